@@ -1,0 +1,14 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { HeraldConfig } from '@herald/config';
+import { HeraldPlatformModule } from '@herald/platform';
+
+/** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */
+@Module({})
+export class IngestModule {
+  static forConfig(config: HeraldConfig): DynamicModule {
+    return {
+      module: IngestModule,
+      imports: [HeraldPlatformModule.forConfig(config)],
+    };
+  }
+}

@@ -1,0 +1,14 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { HeraldConfig } from '@herald/config';
+import { HeraldPlatformModule } from '@herald/platform';
+
+/** The sender service: calls providers and schedules retries through the delay topics. */
+@Module({})
+export class SenderModule {
+  static forConfig(config: HeraldConfig): DynamicModule {
+    return {
+      module: SenderModule,
+      imports: [HeraldPlatformModule.forConfig(config)],
+    };
+  }
+}

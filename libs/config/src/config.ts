@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Herald reads, in one typed place. Each service calls loadConfig(process.env)
+ * once at start; a missing or malformed variable stops it with a message naming the variable,
+ * instead of failing later at the first message.
+ */
+
+const brokerList = z
+  .string()
+  .trim()
+  .min(1, 'must list at least one broker')
+  .transform((value) => value.split(',').map((broker) => broker.trim()))
+  .refine((brokers) => brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)), {
+    message: 'must be a comma-separated list of host:port',
+  });
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^https?:\/\/[^\s]+$/.test(value), { message: 'must be an http(s) URL' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const mongoUri = z
+  .string()
+  .trim()
+  .refine((value) => /^mongodb(\+srv)?:\/\/[^\s]+$/.test(value), {
+    message: 'must be a mongodb:// or mongodb+srv:// URI',
+  });
+
+const port = z.coerce
+  .number({ message: 'must be a port number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const positiveNumber = z.coerce
+  .number({ message: 'must be a number' })
+  .positive('must be greater than 0')
+  .finite('must be finite');
+
+export const SERVICE_PORTS = {
+  ingest: { variable: 'INGEST_PORT', default: 3000 },
+  projector: { variable: 'PROJECTOR_PORT', default: 3001 },
+  sender: { variable: 'SENDER_PORT', default: 3002 },
+  'status-checker': { variable: 'STATUS_CHECKER_PORT', default: 3003 },
+} as const;
+
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+const envSchema = z.object({
+  KAFKA_BROKERS: brokerList.default(['localhost:9092']),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).optional(),
+  SCHEMA_REGISTRY_URL: httpUrl.default('http://localhost:8081'),
+  MONGODB_URI: mongoUri.default('mongodb://localhost:27017/herald'),
+  HERALD_TIME_SCALE: positiveNumber.default(1),
+  HERALD_SCHEMA_DIR: z.string().trim().min(1).optional(),
+  HERALD_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  HERALD_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HERALD_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  INGEST_PORT: port.default(SERVICE_PORTS.ingest.default),
+  PROJECTOR_PORT: port.default(SERVICE_PORTS.projector.default),
+  SENDER_PORT: port.default(SERVICE_PORTS.sender.default),
+  STATUS_CHECKER_PORT: port.default(SERVICE_PORTS['status-checker'].default),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface HeraldConfig {
+  service: ServiceName;
+  httpPort: number;
+  /** Loopback by default; set HERALD_HTTP_HOST=0.0.0.0 in a container. */
+  httpHost: string;
+  kafka: { brokers: string[]; clientId: string };
+  schemaRegistryUrl: string;
+  mongodbUri: string;
+  /** Every retry and back-off delay is multiplied by this. */
+  timeScale: number;
+  schemaDir: string | undefined;
+  logLevel: Env['HERALD_LOG_LEVEL'];
+  readyTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; problem: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map(({ variable, problem }) => `  ${variable}: ${problem}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment; empty strings count as unset so `FOO=` falls back to the default. */
+export function loadConfig(
+  service: ServiceName,
+  env: Record<string, string | undefined> = process.env,
+): HeraldConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        problem: issue.message,
+      })),
+    );
+  }
+  const values = parsed.data;
+  return {
+    service,
+    httpPort: values[SERVICE_PORTS[service].variable],
+    httpHost: values.HERALD_HTTP_HOST,
+    kafka: {
+      brokers: values.KAFKA_BROKERS,
+      clientId: values.KAFKA_CLIENT_ID ?? `herald-${service}`,
+    },
+    schemaRegistryUrl: values.SCHEMA_REGISTRY_URL,
+    mongodbUri: values.MONGODB_URI,
+    timeScale: values.HERALD_TIME_SCALE,
+    schemaDir: values.HERALD_SCHEMA_DIR,
+    logLevel: values.HERALD_LOG_LEVEL,
+    readyTimeoutMs: values.HERALD_READY_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,38 @@
+import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig, type HeraldConfig, type ServiceName } from '@herald/config';
+
+const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * The whole of every app's main.ts: read and validate the configuration, build the app module
+ * from it, serve HTTP, and exit non-zero with a readable reason when anything fails at start.
+ */
+export async function runService(
+  service: ServiceName,
+  buildModule: (config: HeraldConfig) => DynamicModule,
+): Promise<void> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(service);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`herald-${service}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = new Logger(`herald-${service}`);
+  try {
+    const app = await NestFactory.create(buildModule(config), {
+      logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+      abortOnError: false,
+    });
+    app.enableShutdownHooks();
+    await app.listen(config.httpPort, config.httpHost);
+    logger.log(`listening on http://${config.httpHost}:${config.httpPort}`);
+  } catch (error) {
+    logger.error(`failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}

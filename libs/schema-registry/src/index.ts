@@ -1,0 +1,2 @@
+export * from './avro-codec';
+export * from './schema-files';

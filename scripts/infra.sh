@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# npm run infra:up | infra:down | infra:status
+#
+# With a Docker engine: docker compose on docker-compose.yml (official images).
+# Without one: Apache Kafka (KRaft), Karapace and FerretDB as local processes on loopback,
+# downloaded/built once into ~/.cache/herald, logging to .herald/logs/<server>.log.
+# HERALD_INFRA_MODE=docker|local forces a mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command="${1:-}"
+case "$command" in up | down | status) ;; *)
+  echo "usage: scripts/infra.sh up|down|status" >&2
+  exit 2
+  ;;
+esac
+
+mode="${HERALD_INFRA_MODE:-}"
+if [ -z "$mode" ]; then
+  if docker info >/dev/null 2>&1; then mode=docker; else mode=local; fi
+fi
+
+if [ "$mode" = docker ]; then
+  case "$command" in
+    up) exec docker compose up -d --wait ;;
+    down) exec docker compose down ;;
+    status) exec docker compose ps ;;
+  esac
+fi
+
+# Local processes. Karapace keeps its schemas in Kafka, so Kafka starts first and stops last.
+servers_up=(kafka ferretdb karapace)
+servers_down=(karapace ferretdb kafka)
+case "$command" in
+  up)
+    start=$SECONDS
+    for server in "${servers_up[@]}"; do bash "scripts/infra/$server.sh" start; done
+    echo "[infra] all servers up in $((SECONDS - start))s (logs in .herald/logs/)"
+    ;;
+  down)
+    for server in "${servers_down[@]}"; do bash "scripts/infra/$server.sh" stop; done
+    ;;
+  status)
+    rc=0
+    for server in "${servers_up[@]}"; do bash "scripts/infra/$server.sh" status || rc=3; done
+    exit "$rc"
+    ;;
+esac

@@ -1,0 +1,26 @@
+import { dockerEngineAnswers, envServersGiven, infra } from './servers';
+import { startContainers } from './containers';
+
+export default async function globalSetup(): Promise<void> {
+  if (envServersGiven()) {
+    process.env.HERALD_TEST_SERVERS = 'env';
+    return;
+  }
+  if (dockerEngineAnswers()) {
+    const urls = await startContainers();
+    Object.assign(process.env, urls, { HERALD_TEST_SERVERS: 'testcontainers' });
+    return;
+  }
+  // Local processes: start whatever is not running yet, and stop at the end only what we started.
+  const alreadyUp = infra('status') === 0;
+  if (!alreadyUp && infra('up') !== 0) {
+    throw new Error('scripts/infra.sh up failed: see the messages above and .herald/logs/');
+  }
+  Object.assign(process.env, {
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
+    MONGODB_URI: 'mongodb://127.0.0.1:27017/herald_test',
+    HERALD_TEST_SERVERS: 'local',
+    HERALD_TEST_STOP_LOCAL: alreadyUp ? '0' : '1',
+  });
+}

@@ -1,0 +1,106 @@
+import avro from 'avsc';
+import { readSchema, resolveSchemaDir } from '@herald/schema-registry';
+import { ALL_TOPICS } from '@herald/topics';
+
+const schemaDir = resolveSchemaDir();
+const load = (name: string) => JSON.parse(readSchema(schemaDir, name));
+const fieldNames = (schema: { fields: { name: string }[] }) => schema.fields.map((f) => f.name);
+type Field = { name: string; type: unknown };
+const field = (schema: { fields: Field[] }, name: string): Field => {
+  const found = schema.fields.find((f) => f.name === name);
+  if (!found) throw new Error(`no field ${name}`);
+  return found;
+};
+
+describe('Avro schemas', () => {
+  it('exists and parses for every topic that declares one', () => {
+    for (const topic of ALL_TOPICS) {
+      if (topic.valueSchema)
+        expect(() => avro.Type.forSchema(load(topic.valueSchema))).not.toThrow();
+    }
+  });
+
+  it('MessageRequested has the contract fields', () => {
+    expect(fieldNames(load('message-requested'))).toEqual([
+      'messageId',
+      'tenantId',
+      'channel',
+      'provider',
+      'recipient',
+      'content',
+      'retryPolicy',
+      'metadata',
+      'requestedAt',
+    ]);
+  });
+
+  it('MessageEvent has the contract fields, types and statuses', () => {
+    const schema = load('message-event');
+    expect(fieldNames(schema)).toEqual(
+      expect.arrayContaining([
+        'eventId',
+        'messageId',
+        'tenantId',
+        'seq',
+        'type',
+        'status',
+        'attempt',
+        'occurredAt',
+        'nextAttemptAt',
+        'error',
+        'log',
+      ]),
+    );
+    expect((field(schema, 'type').type as { symbols: string[] }).symbols).toEqual([
+      'queued',
+      'delivery_attempted',
+      'sent',
+      'undelivered',
+      'status_check_attempted',
+      'delivered',
+      'bounced',
+      'not_sent',
+    ]);
+    expect((field(schema, 'status').type as { symbols: string[] }).symbols).toEqual([
+      'queued',
+      'delivery_attempted',
+      'sent',
+      'delivered',
+      'undelivered',
+      'bounced',
+      'not_sent',
+    ]);
+  });
+
+  it('keeps the Channel enum identical in both schemas', () => {
+    const requested = field(load('message-requested'), 'channel').type;
+    const summary = (
+      field(load('message-event'), 'message').type as [null, { fields: Field[] }]
+    )[1];
+    expect(field(summary, 'channel').type).toEqual(requested);
+  });
+
+  it('round-trips a MessageEvent with an error and a provider log', () => {
+    const type = avro.Type.forSchema(load('message-event'));
+    const event = {
+      eventId: '6f1c1f1e-8b7a-4d62-9a55-2d3f7f0e3c11',
+      messageId: 'm-1',
+      tenantId: 't-1',
+      seq: 2,
+      type: 'delivery_attempted',
+      status: 'delivery_attempted',
+      attempt: 1,
+      maxAttempts: 9,
+      occurredAt: 1_700_000_000_000,
+      nextAttemptAt: 1_700_000_005_000,
+      error: { category: 'retryable', code: 'http_503', message: 'Service Unavailable' },
+      log: {
+        request: { method: 'POST', url: 'https://x.test/hook', headers: {}, body: '{}' },
+        response: { status: 503, headers: { 'retry-after': '5' }, body: null },
+        durationMs: 12,
+      },
+      message: null,
+    };
+    expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
+  });
+});
