@@ -14,9 +14,8 @@ const field = (schema: { fields: Field[] }, name: string): Field => {
 
 describe('Avro schemas', () => {
   it('exists and parses for every topic that declares one', () => {
-    for (const topic of ALL_TOPICS) {
-      if (topic.valueSchema)
-        expect(() => avro.Type.forSchema(load(topic.valueSchema))).not.toThrow();
+    for (const { valueSchema } of ALL_TOPICS) {
+      if (valueSchema) expect(() => avro.Type.forSchema(load(valueSchema))).not.toThrow();
     }
   });
 
