@@ -24,8 +24,10 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_HOST=127.0.0.1
 
 KAFKA_POM="$HERALD_ROOT/scripts/infra/kafka/pom.xml"
+KAFKA_PROBE_SRC="$HERALD_ROOT/scripts/infra/kafka/KafkaReady.java"
 KAFKA_HOME="$HERALD_CACHE/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_PROBE="$KAFKA_HOME/probe"
 KAFKA_MARKER="$KAFKA_HOME/.installed"
 MAVEN_REPO="${HERALD_MAVEN_REPO:-$HERALD_CACHE/m2}"
 
@@ -56,9 +58,10 @@ java_bin() {
   fi
 }
 
-# What the marker records: a reinstall happens when the version or the pom changes.
+# What the marker records: a reinstall happens when the version, the pom or the probe changes.
 install_fingerprint() {
-  echo "kafka_2.13=$KAFKA_VERSION pom=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)"
+  echo "kafka_2.13=$KAFKA_VERSION pom=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)" \
+    "probe=$(sha256sum "$KAFKA_PROBE_SRC" | cut -d' ' -f1)"
 }
 
 is_installed() {
@@ -111,8 +114,21 @@ cmd_install() {
     release_install_lock
     fail_with_log kafka-install "kafka_2.13-$KAFKA_VERSION.jar missing after dependency resolution"
   fi
-  rm -rf "$KAFKA_LIBS"
+  # The readiness probe is compiled against the very kafka-clients jar the broker ships with.
+  # Without a JDK (javac) start falls back to port + log-line readiness.
+  rm -rf "$tmp.probe"
+  if command -v javac >/dev/null 2>&1; then
+    if ! javac -nowarn -d "$tmp.probe" -cp "$tmp/*" "$KAFKA_PROBE_SRC" >>"$install_log" 2>&1; then
+      rm -rf "$tmp" "$tmp.probe"
+      release_install_lock
+      fail_with_log kafka-install "could not compile $KAFKA_PROBE_SRC"
+    fi
+  else
+    log "javac not found: kafka start will not run the client readiness probe"
+  fi
+  rm -rf "$KAFKA_LIBS" "$KAFKA_PROBE"
   mv "$tmp" "$KAFKA_LIBS"
+  if [ -d "$tmp.probe" ]; then mv "$tmp.probe" "$KAFKA_PROBE"; fi
   install_fingerprint >"$KAFKA_MARKER"
   release_install_lock
   log "kafka $KAFKA_VERSION installed ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"
@@ -170,6 +186,7 @@ log4j.logger.kafka.server.ReplicaAlterLogDirsManager=WARN
 log4j.logger.org.apache.kafka.storage.internals.log=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 log4j.logger.org.apache.kafka.common.utils.AppInfoParser=WARN
+log4j.logger.org.apache.kafka.common.metrics=WARN
 log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
 log4j.logger.kafka.server.KafkaConfig=WARN
 log4j.logger.kafka.coordinator=WARN
@@ -231,8 +248,9 @@ port_owner_hint() {
   ss -ltnp "( sport = :$1 )" 2>/dev/null | tail -n +2 | head -n3 || true
 }
 
-# Readiness: both listeners accept TCP and this run's log says the KRaft server finished starting
-# (logged after the broker has caught up with the metadata log and been unfenced).
+# First readiness stage: both listeners accept TCP and this run's log says the KRaft server finished
+# starting (logged after the broker caught up with the metadata log and was unfenced). The
+# KafkaReady probe then waits until every existing partition has a leader that serves requests.
 broker_ready() {
   local log_offset="$1"
   tcp_open "$KAFKA_HOST" "$KAFKA_PORT" && tcp_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" \
@@ -273,6 +291,15 @@ cmd_start() {
     kafka.Kafka "$KAFKA_PROPS"
   log "kafka starting (pid $(pid_of "$NAME")), waiting up to ${KAFKA_START_TIMEOUT}s"
   wait_until "$NAME" "$KAFKA_START_TIMEOUT" broker_ready "$log_offset"
+  if [ -f "$KAFKA_PROBE/KafkaReady.class" ]; then
+    local remaining=$((KAFKA_START_TIMEOUT - (SECONDS - started)))
+    [ "$remaining" -ge 15 ] || remaining=15
+    if ! "$java" -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$KAFKA_LOG4J" \
+        -cp "$KAFKA_LIBS/*:$KAFKA_PROBE" KafkaReady "$KAFKA_HOST:$KAFKA_PORT" "$remaining" \
+        >>"$LOG_DIR/$NAME.log" 2>&1; then
+      fail_with_log "$NAME" "broker started but its partitions did not become available within ${remaining}s"
+    fi
+  fi
   log "kafka $KAFKA_VERSION ready on $KAFKA_HOST:$KAFKA_PORT (pid $(pid_of "$NAME"), $((SECONDS - started))s)"
 }
 
@@ -283,6 +310,19 @@ cmd_stop() {
     return 0
   fi
   stop_bg "$NAME" 30
+}
+
+# Simulates a crash (tests use it to show readiness turning false and back): SIGKILL, no
+# controlled shutdown, so the next start goes through log recovery.
+cmd_kill() {
+  local pid; pid="$(pid_of "$NAME")"
+  if [ -n "$pid" ] && kafka_alive; then
+    log "killing kafka (pid $pid) with SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    local waited=0
+    while kafka_alive && [ "$waited" -lt 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+  fi
+  rm -f "$PID_DIR/$NAME.pid"
 }
 
 cmd_status() {
@@ -298,9 +338,10 @@ case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   *)
-    echo "usage: $0 install|start|stop|status" >&2
+    echo "usage: $0 install|start|stop|kill|status" >&2
     exit 2
     ;;
 esac

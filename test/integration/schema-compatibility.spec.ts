@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AvroCodec, resolveSchemaDir, SchemaRegistrationError } from '@herald/schema-registry';
+import { ALL_TOPICS, type TopicSpec } from '@herald/topics';
+import { testEnv } from '../support/servers';
+import { startService, stopService } from '../support/services';
+
+/** A copy of schemas/ where MessageRequested gains a required field: not BACKWARD compatible. */
+function incompatibleSchemaDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-schemas-'));
+  cpSync(resolveSchemaDir(), dir, { recursive: true });
+  const file = join(dir, 'message-requested.avsc');
+  const schema = JSON.parse(readFileSync(file, 'utf8'));
+  schema.fields.push({ name: 'priority', type: 'int' }); // no default: old records can't be read
+  writeFileSync(file, JSON.stringify(schema));
+  return dir;
+}
+
+describe('an incompatible schema change', () => {
+  const env = testEnv();
+  let dir: string;
+
+  beforeAll(async () => {
+    // The real schemas are registered first, so the incompatible one is a change, not a first version.
+    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir()).register(ALL_TOPICS);
+    dir = incompatibleSchemaDir();
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is refused by the registry, naming the subject', async () => {
+    const topic: TopicSpec = {
+      name: `herald.test.compat-${randomUUID().slice(0, 8)}`,
+      partitions: 1,
+      config: {},
+      valueSchema: 'message-requested',
+    };
+    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir()).register([topic]);
+    const changed = AvroCodec.connect(env.schemaRegistryUrl, dir).register([topic]);
+    await expect(changed).rejects.toBeInstanceOf(SchemaRegistrationError);
+    await expect(changed).rejects.toThrow(`${topic.name}-value`);
+  });
+
+  it('stops a service at start, before it reports anything ready', async () => {
+    const service = await startService('ingest', { HERALD_SCHEMA_DIR: dir });
+    const code = await Promise.race([
+      service.exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+    ]);
+    if (code === 'still running') await stopService(service);
+    expect(code).toBe(1);
+    expect(service.output()).toContain('herald.messages.requested-value');
+    expect(service.output()).toMatch(/refused/);
+  });
+});
