@@ -39,14 +39,14 @@ ADDR_FILE="$PID_DIR/$NAME.addr"
 # Go toolchain settings: everything (module cache, build cache) under one cached GOPATH.
 # GOTOOLCHAIN=local: never fetch another toolchain behind our back; we check the version.
 # CGO_ENABLED=0: FerretDB's SQLite driver (modernc.org/sqlite) is pure Go, so no C compiler
-# is needed, and the binary is static.
+# is needed, and the binary is static. -modcacherw: keep the module cache deletable by rm -rf.
 go_env() {
   env GOPATH="$HERALD_CACHE/go" \
       GOMODCACHE="$HERALD_CACHE/go/pkg/mod" \
       GOCACHE="$HERALD_CACHE/go/cache" \
       GOTOOLCHAIN=local \
       CGO_ENABLED=0 \
-      GOFLAGS="-buildvcs=false" \
+      GOFLAGS="-buildvcs=false -modcacherw" \
       "$@"
 }
 
@@ -110,7 +110,7 @@ install_ferretdb() {
   [ -z "$MODULE_COMMIT" ] || printf '%s\n' "$MODULE_COMMIT" >"$src/build/version/commit.txt"
   # SQLite is compiled in by default in v1 (only the ferretdb_no_sqlite tag removes it), so no
   # build tags are needed; its driver is pure Go (modernc.org/sqlite), so CGO is not either.
-  if ! (cd "$src" && go_env GOBIN="$tmpbin" go build -trimpath -o "$tmpbin/ferretdb" ./cmd/ferretdb); then
+  if ! (cd "$src" && go_env go build -trimpath -o "$tmpbin/ferretdb" ./cmd/ferretdb); then
     rm -rf "$src" "$tmpbin"
     echo "[infra] ERROR: ferretdb: building $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION failed" >&2
     exit 1
@@ -157,7 +157,8 @@ cmd_start() {
   if tcp_open "$HOST" "$PORT"; then
     fail_with_log "$NAME" "port $HOST:$PORT is already in use by another process (set MONGODB_PORT)"
   fi
-  mkdir -p "$STATE_DIR" "$SQLITE_DIR"
+  mkdir -p "$STATE_DIR" "$SQLITE_DIR" 2>/dev/null \
+    || fail_with_log "$NAME" "cannot create $STATE_DIR and $SQLITE_DIR (is a file in the way?)"
   log "starting ferretdb $FERRETDB_VERSION on $HOST:$PORT (sqlite: $SQLITE_DIR)"
   local t0=$SECONDS
   # --sqlite-url takes a file: URI naming a directory (trailing slash required); each
