@@ -2,7 +2,7 @@
 # npm run infra:up | infra:down | infra:status
 #
 # With a Docker engine: docker compose on docker-compose.yml (official images).
-# Without one: Apache Kafka (KRaft), Karapace and FerretDB as local processes on loopback,
+# Without one: Apache Kafka (KRaft), a Confluent-compatible schema registry and FerretDB as local processes on loopback,
 # downloaded/built once into ~/.cache/herald, logging to .herald/logs/<server>.log.
 # HERALD_INFRA_MODE=docker|local forces a mode.
 set -euo pipefail
@@ -28,14 +28,18 @@ if [ "$mode" = docker ]; then
   esac
 fi
 
-# Local processes. Karapace keeps its schemas in Kafka, so Kafka starts first and stops last.
-servers_up=(kafka ferretdb karapace)
-servers_down=(karapace ferretdb kafka)
+# Local processes. The schema registry keeps its schemas in Kafka, so Kafka starts first and
+# stops last.
+servers_up=(kafka ferretdb schema-registry)
+servers_down=(schema-registry ferretdb kafka)
 case "$command" in
   up)
     start=$SECONDS
     for server in "${servers_up[@]}"; do bash "scripts/infra/$server.sh" start; done
-    echo "[infra] all servers up in $((SECONDS - start))s (logs in .herald/logs/)"
+    echo "[infra] all servers up in $((SECONDS - start))s (logs in .herald/logs/). Point Herald at them with:"
+    echo "  export KAFKA_BROKERS=127.0.0.1:9092"
+    echo "  export SCHEMA_REGISTRY_URL=$(bash scripts/infra/schema-registry.sh url)"
+    echo "  export MONGODB_URI=mongodb://127.0.0.1:27017/herald"
     ;;
   down)
     for server in "${servers_down[@]}"; do bash "scripts/infra/$server.sh" stop; done

@@ -45,10 +45,13 @@ describe('an incompatible schema change', () => {
 
   it('stops a service at start, before it reports anything ready', async () => {
     const service = await startService('ingest', { HERALD_SCHEMA_DIR: dir });
+    let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([
       service.exited,
-      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 60_000)),
-    ]);
+      new Promise<'still running'>((resolve) => {
+        timer = setTimeout(() => resolve('still running'), 60_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (code === 'still running') await stopService(service);
     expect(code).toBe(1);
     expect(service.output()).toContain('herald.messages.requested-value');

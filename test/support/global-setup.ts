@@ -1,4 +1,4 @@
-import { dockerEngineAnswers, envServersGiven, infra } from './servers';
+import { dockerEngineAnswers, envServersGiven, infra, localRegistryUrl } from './servers';
 import { startContainers } from './containers';
 
 export default async function globalSetup(): Promise<void> {
@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   }
   Object.assign(process.env, {
     KAFKA_BROKERS: '127.0.0.1:9092',
-    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
+    SCHEMA_REGISTRY_URL: localRegistryUrl(),
     MONGODB_URI: 'mongodb://127.0.0.1:27017/herald_test',
     HERALD_TEST_SERVERS: 'local',
     HERALD_TEST_STOP_LOCAL: alreadyUp ? '0' : '1',

@@ -39,8 +39,11 @@ export function infra(command: 'up' | 'down' | 'status', extraEnv: Record<string
   return result.status ?? 1;
 }
 
-/** Runs one server's script (kafka, karapace, ferretdb) with a subcommand, e.g. to stop the broker. */
-export function localServer(server: 'kafka' | 'karapace' | 'ferretdb', command: string): number {
+/** Runs one local server's script with a subcommand, e.g. to kill the broker. */
+export function localServer(
+  server: 'kafka' | 'schema-registry' | 'ferretdb',
+  command: string,
+): number {
   const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'infra', `${server}.sh`), command], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -60,4 +63,11 @@ export function testEnv() {
     schemaRegistryUrl: process.env.SCHEMA_REGISTRY_URL ?? '',
     mongodbUri: process.env.MONGODB_URI ?? '',
   };
+}
+
+/** The local registry's Confluent-compatible base URL, as scripts/infra/schema-registry.sh prints it. */
+export function localRegistryUrl(): string {
+  return execFileSync('bash', [join(REPO_ROOT, 'scripts', 'infra', 'schema-registry.sh'), 'url'], {
+    encoding: 'utf8',
+  }).trim();
 }

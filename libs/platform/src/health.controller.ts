@@ -45,5 +45,5 @@ export class HealthController {
 
 async function pingRegistry(url: string, timeoutMs: number): Promise<void> {
   const response = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`GET /subjects answered ${response.status}`);
+  if (!response.ok) throw new Error(`GET ${url}/subjects answered ${response.status}`);
 }

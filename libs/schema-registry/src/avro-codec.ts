@@ -31,11 +31,12 @@ export class AvroCodec {
 
   constructor(
     readonly registry: SchemaRegistry,
+    private readonly registryUrl: string,
     private readonly schemaDir: string,
   ) {}
 
   static connect(registryUrl: string, schemaDir: string): AvroCodec {
-    return new AvroCodec(new SchemaRegistry({ host: registryUrl }), schemaDir);
+    return new AvroCodec(new SchemaRegistry({ host: registryUrl }), registryUrl, schemaDir);
   }
 
   async register(topics: readonly TopicSpec[]): Promise<void> {
@@ -44,6 +45,7 @@ export class AvroCodec {
       const subject = valueSubject(topic.name);
       const schema = readSchema(this.schemaDir, topic.valueSchema);
       try {
+        await this.requireBackward(subject);
         const { id } = await this.registry.register(
           { type: SchemaType.AVRO, schema },
           { subject, compatibility: COMPATIBILITY.BACKWARD },
@@ -52,6 +54,27 @@ export class AvroCodec {
       } catch (error) {
         throw new SchemaRegistrationError(subject, error);
       }
+    }
+  }
+
+  /**
+   * Pins the subject to BACKWARD before registering, so a subject someone left at NONE cannot
+   * take an incompatible schema. Both Confluent's registry and Apicurio accept this for a
+   * subject that has no versions yet.
+   */
+  private async requireBackward(subject: string): Promise<void> {
+    const response = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ compatibility: COMPATIBILITY.BACKWARD }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      const hint =
+        response.status === 404
+          ? ' (no Confluent-compatible API at this URL: for the local Apicurio registry use http://127.0.0.1:8081/apis/ccompat/v7)'
+          : '';
+      throw new Error(`setting compatibility answered ${response.status}${hint}`);
     }
   }
 
