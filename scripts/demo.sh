@@ -28,6 +28,7 @@ trap cleanup EXIT
 
 say "Starting Kafka, the schema registry and MongoDB (first run downloads and builds them)"
 bash scripts/infra.sh up
+eval "$(bash scripts/infra.sh env)"
 
 say "Building the services"
 npm run --silent build >"$LOGS/build.log" 2>&1 || { tail -n 40 "$LOGS/build.log"; exit 1; }

@@ -9,8 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command="${1:-}"
-case "$command" in up | down | status) ;; *)
-  echo "usage: scripts/infra.sh up|down|status" >&2
+case "$command" in up | down | status | env) ;; *)
+  echo "usage: scripts/infra.sh up|down|status|env" >&2
   exit 2
   ;;
 esac
@@ -18,6 +18,21 @@ esac
 mode="${HERALD_INFRA_MODE:-}"
 if [ -z "$mode" ]; then
   if docker info >/dev/null 2>&1; then mode=docker; else mode=local; fi
+fi
+
+# `eval "$(scripts/infra.sh env)"` points Herald's services at the servers of this mode.
+print_env() {
+  echo "export KAFKA_BROKERS=127.0.0.1:9092"
+  if [ "$mode" = docker ]; then
+    echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:8081"
+  else
+    echo "export SCHEMA_REGISTRY_URL=$(bash scripts/infra/schema-registry.sh url)"
+  fi
+  echo "export MONGODB_URI=mongodb://127.0.0.1:27017/herald"
+}
+if [ "$command" = env ]; then
+  print_env
+  exit 0
 fi
 
 if [ "$mode" = docker ]; then
@@ -37,9 +52,7 @@ case "$command" in
     start=$SECONDS
     for server in "${servers_up[@]}"; do bash "scripts/infra/$server.sh" start; done
     echo "[infra] all servers up in $((SECONDS - start))s (logs in .herald/logs/). Point Herald at them with:"
-    echo "  export KAFKA_BROKERS=127.0.0.1:9092"
-    echo "  export SCHEMA_REGISTRY_URL=$(bash scripts/infra/schema-registry.sh url)"
-    echo "  export MONGODB_URI=mongodb://127.0.0.1:27017/herald"
+    print_env | sed 's/^/  /'
     ;;
   down)
     for server in "${servers_down[@]}"; do bash "scripts/infra/$server.sh" stop; done
