@@ -3,6 +3,8 @@
  * schema of its values. Topic administration and schema registration both read this list.
  */
 
+import { DELAY_TIERS, tierTopic } from '@herald/delay-tiers';
+
 export interface TopicSpec {
   name: string;
   partitions: number;
@@ -15,11 +17,13 @@ export interface TopicSpec {
 /** Partitions bound how many instances of a service can share the work. */
 const WORK_PARTITIONS = 12;
 
+const DAY_MS = 24 * 3600 * 1000;
+
 export const TOPICS = {
   messagesRequested: {
     name: 'herald.messages.requested',
     partitions: WORK_PARTITIONS,
-    config: { 'retention.ms': String(7 * 24 * 3600 * 1000) },
+    config: { 'retention.ms': String(7 * DAY_MS) },
     valueSchema: 'message-requested',
   },
   messageEvents: {
@@ -33,12 +37,36 @@ export const TOPICS = {
     name: 'herald.dead-letter',
     partitions: 3,
     // Operators need time to look at what was refused; the original bytes are kept as they were.
-    config: { 'retention.ms': String(30 * 24 * 3600 * 1000) },
+    config: { 'retention.ms': String(30 * DAY_MS) },
     valueSchema: null,
+  },
+  deliveries: {
+    name: 'herald.deliveries',
+    partitions: WORK_PARTITIONS,
+    // Longer than the longest policy window (72 h) so a stopped pipeline loses nothing.
+    config: { 'retention.ms': String(7 * DAY_MS) },
+    valueSchema: 'delivery-task',
   },
 } as const satisfies Record<string, TopicSpec>;
 
-export const ALL_TOPICS: readonly TopicSpec[] = Object.values(TOPICS);
+/** Records waiting in a tier are only ever hops ahead of their due time; fewer partitions do. */
+const TIER_PARTITIONS = 6;
+
+function delayTopicsOf(work: TopicSpec): TopicSpec[] {
+  return DELAY_TIERS.map((tier) => ({
+    name: tierTopic(work.name, tier),
+    partitions: TIER_PARTITIONS,
+    config: work.config,
+    valueSchema: work.valueSchema,
+  }));
+}
+
+export const DELIVERY_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.deliveries);
+
+export const ALL_TOPICS: readonly TopicSpec[] = [
+  ...Object.values(TOPICS),
+  ...DELIVERY_DELAY_TOPICS,
+];
 
 /** Confluent's default TopicNameStrategy: values of topic T are registered under `T-value`. */
 export function valueSubject(topic: string): string {

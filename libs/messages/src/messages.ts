@@ -1,0 +1,85 @@
+/**
+ * The records of CONTRACT.md as TypeScript types. They mirror schemas/*.avsc field for field
+ * (timestamps are epoch milliseconds); the Avro schemas stay the single source of truth for
+ * what is on the wire.
+ */
+
+export const CHANNELS = ['email', 'sms', 'push', 'chat', 'in_app', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const EVENT_TYPES = [
+  'queued',
+  'delivery_attempted',
+  'sent',
+  'undelivered',
+  'status_check_attempted',
+  'delivered',
+  'bounced',
+  'not_sent',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const DELIVERY_STATUSES = [
+  'queued',
+  'delivery_attempted',
+  'sent',
+  'delivered',
+  'undelivered',
+  'bounced',
+  'not_sent',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const ERROR_CATEGORIES = ['network', 'retryable', 'non_retryable', 'internal'] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+export interface MessageRequested {
+  messageId: string;
+  tenantId: string;
+  channel: Channel;
+  provider: string;
+  recipient: string;
+  content: Record<string, string>;
+  retryPolicy: string | null;
+  metadata: Record<string, string>;
+  requestedAt: number;
+}
+
+export interface DeliveryError {
+  category: ErrorCategory;
+  code: string;
+  message: string;
+}
+
+export interface ProviderExchange {
+  request: { method: string; url: string; headers: Record<string, string>; body: string | null };
+  response: { status: number; headers: Record<string, string>; body: string | null } | null;
+  durationMs: number;
+}
+
+/** What a message is; carried by `queued` and `not_sent` so the read model needs only events. */
+export interface MessageSummary {
+  channel: Channel;
+  provider: string;
+  /** Redacted: a credential in a recipient URL never reaches events or the read model. */
+  recipient: string;
+  retryPolicy: string | null;
+  requestedAt: number;
+  metadata: Record<string, string>;
+}
+
+export interface MessageEvent {
+  eventId: string;
+  messageId: string;
+  tenantId: string;
+  seq: number;
+  type: EventType;
+  status: DeliveryStatus;
+  attempt: number;
+  maxAttempts: number | null;
+  occurredAt: number;
+  nextAttemptAt: number | null;
+  error: DeliveryError | null;
+  log: ProviderExchange | null;
+  message: MessageSummary | null;
+}
