@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { HeraldPlatformModule } from '@herald/platform';
+import { DocsController, HeraldPlatformModule } from '@herald/platform';
+import { IngestService } from './ingest.service';
+import { MessagesController } from './messages.controller';
 
 /** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */
 @Module({})
@@ -9,6 +11,8 @@ export class IngestModule {
     return {
       module: IngestModule,
       imports: [HeraldPlatformModule.forConfig(config)],
+      controllers: [MessagesController, DocsController],
+      providers: [IngestService],
     };
   }
 }

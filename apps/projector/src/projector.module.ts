@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { HeraldPlatformModule } from '@herald/platform';
+import { DocsController, HeraldPlatformModule } from '@herald/platform';
+import { ProjectorService } from './projector.service';
+import { ReadApiController } from './read-api.controller';
 
 /** The projector service: projects herald.message-events into MongoDB and serves the read API. */
 @Module({})
@@ -9,6 +11,8 @@ export class ProjectorModule {
     return {
       module: ProjectorModule,
       imports: [HeraldPlatformModule.forConfig(config)],
+      controllers: [ReadApiController, DocsController],
+      providers: [ProjectorService],
     };
   }
 }

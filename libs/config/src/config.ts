@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -58,6 +59,39 @@ const envSchema = z.object({
   HERALD_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   HERALD_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   HERALD_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  HERALD_INSTANCE_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 letters, digits, dots, dashes or underscores')
+    .optional(),
+  HERALD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(512),
+  HERALD_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(12),
+  HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
+  HERALD_WEBHOOK_HEADERS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return {};
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (
+          parsed &&
+          typeof parsed === 'object' &&
+          !Array.isArray(parsed) &&
+          Object.values(parsed).every((v) => typeof v === 'string')
+        ) {
+          return parsed as Record<string, string>;
+        }
+      } catch {
+        // reported below
+      }
+      context.addIssue({
+        code: 'custom',
+        message: 'must be a JSON object of header names to strings',
+      });
+      return z.NEVER;
+    }),
   INGEST_PORT: port.default(SERVICE_PORTS.ingest.default),
   PROJECTOR_PORT: port.default(SERVICE_PORTS.projector.default),
   SENDER_PORT: port.default(SERVICE_PORTS.sender.default),
@@ -79,6 +113,14 @@ export interface HeraldConfig {
   schemaDir: string | undefined;
   logLevel: Env['HERALD_LOG_LEVEL'];
   readyTimeoutMs: number;
+  /** Names this process's transactional producers; stable across restarts fences a crashed one. */
+  instanceId: string;
+  /** Bound on concurrent handlers (e.g. provider calls) per consumer in this process. */
+  maxInFlight: number;
+  partitionConcurrency: number;
+  providerTimeoutMs: number;
+  retryPoliciesFile: string | undefined;
+  webhookHeaders: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -123,5 +165,11 @@ export function loadConfig(
     schemaDir: values.HERALD_SCHEMA_DIR,
     logLevel: values.HERALD_LOG_LEVEL,
     readyTimeoutMs: values.HERALD_READY_TIMEOUT_MS,
+    instanceId: values.HERALD_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    maxInFlight: values.HERALD_MAX_IN_FLIGHT,
+    partitionConcurrency: values.HERALD_PARTITION_CONCURRENCY,
+    providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
+    retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
+    webhookHeaders: values.HERALD_WEBHOOK_HEADERS,
   };
 }

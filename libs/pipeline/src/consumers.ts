@@ -100,6 +100,36 @@ export function runWorkConsumer(
 }
 
 /**
+ * Like runWorkConsumer, but the handler gets the whole batch, for work whose records depend on
+ * each other (the projector folds one message's events in order).
+ */
+export function runBatchConsumer(
+  settings: ConsumerSettings & {
+    handleBatch: (messages: KafkaMessage[], topic: string, partition: number) => Promise<Output[]>;
+  },
+): Promise<RunningConsumer> {
+  return start(
+    settings,
+    async ({ batch, heartbeat, isRunning, isStale, resolveOffset }, committer) => {
+      if (batch.messages.length === 0) return;
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+      try {
+        const outputs = await settings.handleBatch(batch.messages, batch.topic, batch.partition);
+        if (!isRunning() || isStale()) return;
+        await committer.commit(outputs, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: nextOffset(batch.lastOffset()),
+        });
+        resolveOffset(batch.lastOffset());
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  );
+}
+
+/**
  * Delay-tier topics: records leave in append order, each at its release time (see
  * @herald/delay-tiers), and hop to the next tier that fits or to the work topic. Bytes and
  * headers pass through untouched; only the due-time header is read.

@@ -1,2 +1,5 @@
 export * from './consumers';
+export * from './dead-letter';
+export * from './message-request';
+export * from './steps';
 export * from './transactional-committer';

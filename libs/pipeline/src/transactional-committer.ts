@@ -45,6 +45,8 @@ export class TransactionalCommitter {
       // Transactions are opened only after the work is done, so they are short; a killed
       // instance's open transaction blocks read_committed readers for at most this long.
       transactionTimeout: 15_000,
+      // A commit waits out a broker outage rather than failing the batch (which would redo it).
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
       createPartitioner: Partitioners.DefaultPartitioner,
     });
   }

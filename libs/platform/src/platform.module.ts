@@ -6,7 +6,7 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Admin, Kafka } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { type HeraldConfig } from '@herald/config';
 import { createKafka, ensureTopics } from '@herald/kafka';
@@ -14,7 +14,19 @@ import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
 import { HealthController } from './health.controller';
-import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
+import { createProviders } from '@herald/providers';
+import { loadPolicyRegistry } from '@herald/retry-policy';
+import {
+  AVRO_CODEC,
+  HERALD_CONFIG,
+  KAFKA,
+  KAFKA_ADMIN,
+  MONGO_CLIENT,
+  MONGO_DB,
+  POLICIES,
+  PRODUCER,
+  PROVIDERS,
+} from './tokens';
 
 /**
  * The connections every Herald service shares, opened at start in dependency order:
@@ -28,6 +40,7 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
 
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
+    @Inject(PRODUCER) private readonly producer: Producer,
     @Inject(MONGO_CLIENT) private readonly mongo: MongoClient,
   ) {}
 
@@ -63,6 +76,32 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
             }),
         },
         {
+          provide: PRODUCER,
+          inject: [KAFKA, KAFKA_ADMIN],
+          useFactory: async (kafka: Kafka) => {
+            const producer = kafka.producer({
+              idempotent: true,
+              // Idempotence needs unbounded retries; callers bound the wait themselves.
+              retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+              createPartitioner: Partitioners.DefaultPartitioner,
+            });
+            await producer.connect();
+            return producer;
+          },
+        },
+        {
+          // A malformed policies file stops the service here, naming the line and field.
+          provide: POLICIES,
+          useFactory: () => loadPolicyRegistry(config.retryPoliciesFile),
+        },
+        {
+          provide: PROVIDERS,
+          useFactory: () =>
+            createProviders({
+              webhook: { timeoutMs: config.providerTimeoutMs, headers: config.webhookHeaders },
+            }),
+        },
+        {
           provide: MONGO_CLIENT,
           useFactory: () =>
             naming(`MongoDB (${redactUri(config.mongodbUri)})`, () =>
@@ -75,12 +114,26 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
           useFactory: (client: MongoClient) => heraldDb(client, config.mongodbUri),
         },
       ],
-      exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB],
+      exports: [
+        HERALD_CONFIG,
+        KAFKA,
+        KAFKA_ADMIN,
+        AVRO_CODEC,
+        MONGO_CLIENT,
+        MONGO_DB,
+        PRODUCER,
+        POLICIES,
+        PROVIDERS,
+      ],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.admin.disconnect(), this.mongo.close()]);
+    await Promise.allSettled([
+      this.producer.disconnect(),
+      this.admin.disconnect(),
+      this.mongo.close(),
+    ]);
     this.logger.log('connections closed');
   }
 }

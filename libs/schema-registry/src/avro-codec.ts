@@ -63,13 +63,20 @@ export class AvroCodec {
    * subject that has no versions yet.
    */
   private async requireBackward(subject: string): Promise<void> {
-    const response = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
-      body: JSON.stringify({ compatibility: COMPATIBILITY.BACKWARD }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) {
+    // Several services start at once and set the same new subject's compatibility together;
+    // Apicurio answers the losers of that race 409, which is a conflict worth retrying.
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ compatibility: COMPATIBILITY.BACKWARD }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return;
+      if (response.status === 409 && attempt < 8) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+        continue;
+      }
       const hint =
         response.status === 404
           ? ' (no Confluent-compatible API at this URL: for the local Apicurio registry use http://127.0.0.1:8081/apis/ccompat/v7)'

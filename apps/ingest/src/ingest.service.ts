@@ -1,0 +1,104 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Db } from 'mongodb';
+import type { HeraldConfig } from '@herald/config';
+import { DUE_AT_HEADER, encodeDueAt } from '@herald/delay-tiers';
+import type { MessageRequested } from '@herald/messages';
+import {
+  deadLetter,
+  decodeFailure,
+  ingestRequest,
+  isTransientDecodeError,
+  runWorkConsumer,
+  type Output,
+  type RunningConsumer,
+} from '@herald/pipeline';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
+import type { ProviderRegistry } from '@herald/providers';
+import type { PolicyRegistry } from '@herald/retry-policy';
+import type { AvroCodec } from '@herald/schema-registry';
+import { TOPICS } from '@herald/topics';
+import { MessageClaims } from './message-claims';
+
+/** Consumes herald.messages.requested: validate, deduplicate, emit `queued` + a delivery task. */
+@Injectable()
+export class IngestService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Ingest');
+  private readonly claims: MessageClaims;
+  private consumer: RunningConsumer | undefined;
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
+    @Inject(MONGO_DB) db: Db,
+    @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
+    @Inject(POLICIES) private readonly policies: PolicyRegistry,
+  ) {
+    this.claims = new MessageClaims(db);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumer = await runWorkConsumer({
+      kafka: this.kafka,
+      groupId: 'herald-ingest',
+      topics: [TOPICS.messagesRequested.name],
+      instanceId: this.config.instanceId,
+      partitionsConsumedConcurrently: this.config.partitionConcurrency,
+      maxInFlight: this.config.maxInFlight,
+      handle: (message, topic, partition) => this.handle(message, topic, partition),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
+    let request: MessageRequested;
+    try {
+      request = await this.codec.decode<MessageRequested>(message.value ?? Buffer.alloc(0));
+    } catch (error) {
+      if (isTransientDecodeError(error)) throw error;
+      const reason = decodeFailure(error, message.value);
+      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${reason}`);
+      return [deadLetter(message, { topic, partition, service: 'ingest' }, reason)];
+    }
+
+    const now = Date.now();
+    const claim = await this.claims.claim(
+      request.messageId,
+      `${topic}/${partition}/${message.offset}`,
+      now,
+    );
+    if (claim === 'duplicate') return [];
+
+    const decision = ingestRequest(request, {
+      providers: this.providers,
+      policies: this.policies,
+      now,
+    });
+    const outputs: Output[] = [
+      {
+        topic: TOPICS.messageEvents.name,
+        key: request.messageId,
+        value: await this.codec.encode(TOPICS.messageEvents.name, decision.event),
+      },
+    ];
+    if (decision.kind === 'queued') {
+      outputs.push({
+        topic: TOPICS.deliveries.name,
+        key: request.messageId,
+        value: await this.codec.encode(TOPICS.deliveries.name, decision.task),
+        headers: { [DUE_AT_HEADER]: encodeDueAt(decision.task.dueAt) },
+      });
+    }
+    return outputs;
+  }
+}

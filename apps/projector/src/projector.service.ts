@@ -1,0 +1,89 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Db } from 'mongodb';
+import type { HeraldConfig } from '@herald/config';
+import type { MessageEvent } from '@herald/messages';
+import {
+  deadLetter,
+  decodeFailure,
+  isTransientDecodeError,
+  runBatchConsumer,
+  type Output,
+  type RunningConsumer,
+} from '@herald/pipeline';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB } from '@herald/platform';
+import type { AvroCodec } from '@herald/schema-registry';
+import { TOPICS } from '@herald/topics';
+import { ProjectionWriter } from './projection-writer';
+
+export const PROJECTOR_GROUP = 'herald-projector';
+
+/** Decodes a batch of events; undecodable records become dead letters instead of stalling. */
+export async function decodeEvents(
+  codec: AvroCodec,
+  messages: KafkaMessage[],
+  source: { topic: string; partition: number },
+  logger: Logger,
+): Promise<{ events: MessageEvent[]; deadLetters: Output[] }> {
+  const events: MessageEvent[] = [];
+  const deadLetters: Output[] = [];
+  for (const message of messages) {
+    try {
+      events.push(await codec.decode<MessageEvent>(message.value ?? Buffer.alloc(0)));
+    } catch (error) {
+      if (isTransientDecodeError(error)) throw error;
+      const reason = decodeFailure(error, message.value);
+      logger.warn(`dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`);
+      deadLetters.push(deadLetter(message, { ...source, service: 'projector' }, reason));
+    }
+  }
+  return { events, deadLetters };
+}
+
+/** Consumes herald.message-events into the MongoDB read model. */
+@Injectable()
+export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Projector');
+  readonly writer: ProjectionWriter;
+  private consumer: RunningConsumer | undefined;
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
+    @Inject(MONGO_DB) db: Db,
+  ) {
+    this.writer = new ProjectionWriter(db);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.writer.ensureIndexes();
+    this.consumer = await runBatchConsumer({
+      kafka: this.kafka,
+      groupId: PROJECTOR_GROUP,
+      topics: [TOPICS.messageEvents.name],
+      instanceId: this.config.instanceId,
+      partitionsConsumedConcurrently: this.config.partitionConcurrency,
+      handleBatch: async (messages, topic, partition) => {
+        const { events, deadLetters } = await decodeEvents(
+          this.codec,
+          messages,
+          { topic, partition },
+          this.logger,
+        );
+        await this.writer.write(events);
+        return deadLetters;
+      },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+  }
+}

@@ -1,0 +1,84 @@
+import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from '@nestjs/common';
+import type { Db } from 'mongodb';
+import { MONGO_DB } from '@herald/platform';
+import {
+  EVENTS_SORT,
+  eventsFilter,
+  InvalidQueryError,
+  LIST_SORT,
+  listFilter,
+  logsFilter,
+  parseListQuery,
+  toApiEvent,
+  toApiLog,
+  toApiMessage,
+  toApiPage,
+  type ApiLog,
+} from '@herald/read-model';
+import { ProjectionWriter } from './projection-writer';
+
+/** The read API of CONTRACT.md, served from the read model. */
+@Controller('v1/messages')
+export class ReadApiController {
+  private readonly store: ProjectionWriter;
+
+  constructor(@Inject(MONGO_DB) db: Db) {
+    this.store = new ProjectionWriter(db);
+  }
+
+  @Get()
+  async list(@Query() query: Record<string, unknown>) {
+    let parsed;
+    try {
+      parsed = parseListQuery(query);
+    } catch (error) {
+      if (error instanceof InvalidQueryError) {
+        throw new HttpException(
+          { error: 'invalid_query', message: error.message, problems: error.issues },
+          HttpStatus.BAD_REQUEST,
+        );
+      }
+      throw error;
+    }
+    const { limit, ...filters } = parsed;
+    const docs = await this.store.messages
+      .find(listFilter(filters))
+      .sort(LIST_SORT)
+      .limit(limit + 1)
+      .toArray();
+    return toApiPage(docs, limit);
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    return toApiMessage(await this.messageOr404(id));
+  }
+
+  @Get(':id/events')
+  async events(@Param('id') id: string) {
+    await this.messageOr404(id);
+    const docs = await this.store.events.find(eventsFilter(id)).sort(EVENTS_SORT).toArray();
+    return { messageId: id, events: docs.map(toApiEvent) };
+  }
+
+  @Get(':id/logs')
+  async logs(@Param('id') id: string) {
+    await this.messageOr404(id);
+    const docs = await this.store.events.find(logsFilter(id)).sort(EVENTS_SORT).toArray();
+    return {
+      messageId: id,
+      logs: docs.map(toApiLog).filter((log): log is ApiLog => log !== null),
+    };
+  }
+
+  private async messageOr404(id: string) {
+    const doc = await this.store.messages.findOne({ _id: id });
+    if (!doc) {
+      throw new HttpException(
+        { error: 'not_found', message: `No message with id '${id}'` },
+        HttpStatus.NOT_FOUND,
+      );
+    }
+    return doc;
+  }
+}

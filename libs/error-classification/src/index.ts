@@ -1,0 +1,3 @@
+export * from './http-response';
+export * from './retry-after';
+export * from './transport-error';

@@ -1,0 +1,51 @@
+import type { KafkaMessage } from 'kafkajs';
+import { TOPICS } from '@herald/topics';
+import type { Output } from './transactional-committer';
+
+/**
+ * A record no one can process goes to herald.dead-letter with its original key and bytes, and
+ * headers saying why and where it came from, so it never stalls its partition.
+ */
+export function deadLetter(
+  message: KafkaMessage,
+  source: { topic: string; partition: number; service: string },
+  reason: string,
+): Output {
+  return {
+    topic: TOPICS.deadLetter.name,
+    key: message.key?.toString() ?? '',
+    value: message.value ?? Buffer.alloc(0),
+    headers: {
+      ...message.headers,
+      'herald-dlq-reason': reason,
+      'herald-dlq-source-topic': source.topic,
+      'herald-dlq-source-partition': String(source.partition),
+      'herald-dlq-source-offset': message.offset,
+      'herald-dlq-service': source.service,
+      'herald-dlq-at': new Date().toISOString(),
+    },
+  };
+}
+
+/** Why the bytes could not be decoded, in words an operator can act on. */
+export function decodeFailure(error: unknown, value: Buffer | null): string {
+  if (!value || value.length === 0) return 'empty value';
+  if (value[0] !== 0)
+    return `not in the Confluent wire format (first byte ${value[0]}, expected 0)`;
+  const message = error instanceof Error ? error.message : String(error);
+  return `undecodable Avro (schema id ${value.length >= 5 ? value.readInt32BE(1) : '?'}): ${message}`;
+}
+
+/**
+ * Decoding can fail because the record is bad (DLQ it) or because the registry could not be
+ * asked right now (retry the batch; dead-lettering good records during a registry outage
+ * would lose them).
+ */
+export function isTransientDecodeError(error: unknown): boolean {
+  const e = error as { status?: number; code?: string; message?: string } | undefined;
+  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
+  if (typeof e?.code === 'string' && /^(E[A-Z]+|UND_ERR_.*)$/.test(e.code)) return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network/i.test(
+    e?.message ?? '',
+  );
+}

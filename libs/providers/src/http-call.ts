@@ -1,0 +1,72 @@
+import { Agent, request } from 'undici';
+import { classifyHttpResponse, classifyTransportError } from '@herald/error-classification';
+import type { ProviderExchange } from '@herald/messages';
+import { redactExchange } from '@herald/redaction';
+import type { SendResult } from './provider';
+
+export interface HttpCall {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface HttpCallOptions {
+  timeoutMs: number;
+  /** Credentials this provider was configured with: removed from the log wherever they appear. */
+  secrets: string[];
+  extraRetryableStatuses?: number[];
+}
+
+export type HttpOutcome =
+  | {
+      ok: true;
+      status: number;
+      headers: Record<string, string>;
+      body: string;
+      log: ProviderExchange;
+    }
+  | Extract<SendResult, { ok: false }>;
+
+/** Keep-alive connections shared by every adapter: providers are called at high rates. */
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1 });
+
+/**
+ * Makes one provider call and returns its redacted exchange with the outcome classified.
+ * The whole call (connect, headers and body) is bounded by `timeoutMs`.
+ */
+export async function callProvider(call: HttpCall, options: HttpCallOptions): Promise<HttpOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const log = (response: ProviderExchange['response']): ProviderExchange =>
+    redactExchange({ request: { ...call }, response, durationMs: elapsed() }, options.secrets);
+  try {
+    const response = await request(call.url, {
+      method: call.method as 'POST',
+      headers: call.headers,
+      body: call.body ?? undefined,
+      dispatcher: agent,
+      signal: AbortSignal.timeout(options.timeoutMs),
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    const body = await response.body.text();
+    const headers = flattenHeaders(response.headers);
+    const exchange = log({ status: response.statusCode, headers, body });
+    const verdict = classifyHttpResponse(response.statusCode, headers, {
+      extraRetryableStatuses: options.extraRetryableStatuses,
+    });
+    if (verdict.ok) return { ok: true, status: response.statusCode, headers, body, log: exchange };
+    return { ok: false, error: verdict.error, retryAfterMs: verdict.retryAfterMs, log: exchange };
+  } catch (error) {
+    return { ok: false, error: classifyTransportError(error), log: log(null) };
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>) {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}

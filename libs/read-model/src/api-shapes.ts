@@ -1,0 +1,165 @@
+/**
+ * The JSON the read API answers with. These shapes are the read API's contract: camelCase like
+ * the rest of Herald's contract, ISO-8601 timestamps, `id` rather than `_id`, and no storage
+ * details (seq bookkeeping, stored pairs, the hasLog marker).
+ */
+
+import type { Channel, DeliveryError, DeliveryStatus, EventType } from '@herald/messages';
+import type { EventDocument } from './event-document';
+import { encodeCursor } from './list-query';
+import type { MessageDocument } from './message-document';
+import { fromPairs } from './stored-values';
+
+export interface ApiMessage {
+  id: string;
+  tenantId: string;
+  status: DeliveryStatus;
+  channel: Channel | null;
+  provider: string | null;
+  recipient: string | null;
+  retryPolicy: string | null;
+  metadata: Record<string, string>;
+  attempts: number;
+  maxAttempts: number | null;
+  statusChecks: number;
+  lastError: DeliveryError | null;
+  nextAttemptAt: string | null;
+  requestedAt: string | null;
+  queuedAt: string | null;
+  firstAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  sentAt: string | null;
+  deliveredAt: string | null;
+  undeliveredAt: string | null;
+  bouncedAt: string | null;
+  notSentAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiEvent {
+  id: string;
+  messageId: string;
+  seq: number;
+  type: EventType;
+  status: DeliveryStatus;
+  attempt: number;
+  maxAttempts: number | null;
+  occurredAt: string;
+  nextAttemptAt: string | null;
+  error: DeliveryError | null;
+}
+
+export interface ApiLog {
+  /** The eventId of the event that recorded this provider call. */
+  id: string;
+  messageId: string;
+  seq: number;
+  type: EventType;
+  status: DeliveryStatus;
+  attempt: number;
+  occurredAt: string;
+  request: { method: string; url: string; headers: Record<string, string>; body: string | null };
+  /** null when no response arrived (network error, timeout). */
+  response: { status: number; headers: Record<string, string>; body: string | null } | null;
+  durationMs: number;
+  error: DeliveryError | null;
+}
+
+export interface ApiPage<T> {
+  items: T[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function toApiMessage(doc: MessageDocument): ApiMessage {
+  return {
+    id: doc._id,
+    tenantId: doc.tenantId,
+    status: doc.status,
+    channel: doc.channel,
+    provider: doc.provider,
+    recipient: doc.recipient,
+    retryPolicy: doc.retryPolicy,
+    metadata: fromPairs(doc.metadata),
+    attempts: doc.attempts,
+    maxAttempts: doc.maxAttempts,
+    statusChecks: doc.statusChecks,
+    lastError: doc.lastError,
+    nextAttemptAt: iso(doc.nextAttemptAt),
+    requestedAt: iso(doc.requestedAt),
+    queuedAt: iso(doc.queuedAt),
+    firstAttemptAt: iso(doc.firstAttemptAt),
+    lastAttemptAt: iso(doc.lastAttemptAt),
+    sentAt: iso(doc.sentAt),
+    deliveredAt: iso(doc.deliveredAt),
+    undeliveredAt: iso(doc.undeliveredAt),
+    bouncedAt: iso(doc.bouncedAt),
+    notSentAt: iso(doc.notSentAt),
+    createdAt: iso(doc.createdAt),
+    updatedAt: iso(doc.updatedAt),
+  };
+}
+
+export function toApiEvent(doc: EventDocument): ApiEvent {
+  return {
+    id: doc.eventId,
+    messageId: doc.messageId,
+    seq: doc.seq,
+    type: doc.type,
+    status: doc.status,
+    attempt: doc.attempt,
+    maxAttempts: doc.maxAttempts,
+    occurredAt: iso(doc.occurredAt),
+    nextAttemptAt: iso(doc.nextAttemptAt),
+    error: doc.error,
+  };
+}
+
+/** null for an event that made no provider call, so callers can map and drop. */
+export function toApiLog(doc: EventDocument): ApiLog | null {
+  if (!doc.log) return null;
+  const { request, response } = doc.log;
+  return {
+    id: doc.eventId,
+    messageId: doc.messageId,
+    seq: doc.seq,
+    type: doc.type,
+    status: doc.status,
+    attempt: doc.attempt,
+    occurredAt: iso(doc.occurredAt),
+    request: {
+      method: request.method,
+      url: request.url,
+      headers: fromPairs(request.headers),
+      body: request.body,
+    },
+    response: response
+      ? { status: response.status, headers: fromPairs(response.headers), body: response.body }
+      : null,
+    durationMs: doc.log.durationMs,
+    error: doc.error,
+  };
+}
+
+/**
+ * One page of the list. `docs` is what find(listFilter(q)).sort(LIST_SORT).limit(limit + 1)
+ * returned: the extra document only tells whether another page exists.
+ */
+export function toApiPage(docs: readonly MessageDocument[], limit: number): ApiPage<ApiMessage> {
+  const page = docs.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toApiMessage),
+    nextCursor:
+      docs.length > limit && last
+        ? encodeCursor({ createdAt: last.createdAt, id: last._id })
+        : null,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Every event as stored for the timeline and logs endpoints. The `_id` is derived from the
+ * message and seq, so inserting a replayed event is a duplicate-key no-op.
+ */
+
+import type {
+  Channel,
+  DeliveryError,
+  DeliveryStatus,
+  EventType,
+  MessageEvent,
+  ProviderExchange,
+} from '@herald/messages';
+import { type StoredPair, storableError, storableText, toPairs } from './stored-values';
+
+export interface StoredExchange {
+  request: { method: string; url: string; headers: StoredPair[]; body: string | null };
+  response: { status: number; headers: StoredPair[]; body: string | null } | null;
+  durationMs: number;
+}
+
+export interface StoredSummary {
+  channel: Channel;
+  provider: string;
+  recipient: string;
+  retryPolicy: string | null;
+  requestedAt: number;
+  metadata: StoredPair[];
+}
+
+export interface EventDocument {
+  /** `${messageId}:${seq}` */
+  _id: string;
+  eventId: string;
+  messageId: string;
+  tenantId: string;
+  seq: number;
+  type: EventType;
+  status: DeliveryStatus;
+  attempt: number;
+  maxAttempts: number | null;
+  occurredAt: number;
+  nextAttemptAt: number | null;
+  error: DeliveryError | null;
+  log: StoredExchange | null;
+  /** Lets the logs query use plain equality, which every server we target supports. */
+  hasLog: boolean;
+  message: StoredSummary | null;
+}
+
+export function eventDocumentId(messageId: string, seq: number): string {
+  return `${messageId}:${seq}`;
+}
+
+export function toEventDocument(event: MessageEvent): EventDocument {
+  return {
+    _id: eventDocumentId(event.messageId, event.seq),
+    eventId: event.eventId,
+    messageId: event.messageId,
+    tenantId: event.tenantId,
+    seq: event.seq,
+    type: event.type,
+    status: event.status,
+    attempt: event.attempt,
+    maxAttempts: event.maxAttempts,
+    occurredAt: event.occurredAt,
+    nextAttemptAt: event.nextAttemptAt,
+    error: event.error ? storableError(event.error) : null,
+    log: event.log ? storedExchange(event.log) : null,
+    hasLog: event.log !== null,
+    message: event.message
+      ? {
+          channel: event.message.channel,
+          provider: storableText(event.message.provider),
+          recipient: storableText(event.message.recipient),
+          retryPolicy: event.message.retryPolicy,
+          requestedAt: event.message.requestedAt,
+          metadata: toPairs(event.message.metadata),
+        }
+      : null,
+  };
+}
+
+function storedExchange(log: ProviderExchange): StoredExchange {
+  const { request, response } = log;
+  return {
+    request: {
+      method: request.method,
+      url: storableText(request.url),
+      headers: toPairs(request.headers),
+      body: request.body === null ? null : storableText(request.body),
+    },
+    response: response
+      ? {
+          status: response.status,
+          headers: toPairs(response.headers),
+          body: response.body === null ? null : storableText(response.body),
+        }
+      : null,
+    durationMs: log.durationMs,
+  };
+}
+
+/** A message's timeline, in seq order: find(eventsFilter(id)).sort(EVENTS_SORT). */
+export function eventsFilter(messageId: string): { messageId: string } {
+  return { messageId };
+}
+
+/** The events of a message that carry a provider exchange; sort with EVENTS_SORT. */
+export function logsFilter(messageId: string): { messageId: string; hasLog: true } {
+  return { messageId, hasLog: true };
+}
+
+export const EVENTS_SORT = { seq: 1 } as const;
+
+export const EVENT_INDEXES = [{ name: 'message_seq', key: { messageId: 1, seq: 1 } }] as const;

@@ -1,0 +1,3 @@
+export * from './redact';
+export * from './sensitive-names';
+export * from './truncate';
