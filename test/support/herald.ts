@@ -1,0 +1,122 @@
+import type { ServiceName } from '@herald/config';
+import type { ApiEvent, ApiLog, ApiMessage } from '@herald/read-model';
+import {
+  createSimulator,
+  type RecordedRequest,
+  type Simulator,
+} from '../../apps/provider-sim/src/simulator';
+import { startService, stopService, waitUntilReady, type RunningService } from './services';
+import { waitFor } from './wait';
+
+const FINAL = ['sent', 'delivered', 'undelivered', 'bounced', 'not_sent'];
+
+/**
+ * A running Herald for a test file: the built services as real processes (ingest, sender,
+ * projector) against the real servers, and the provider simulator in-process so its
+ * recordings can be read directly.
+ */
+export class Herald {
+  private constructor(
+    readonly sim: Simulator,
+    readonly services: RunningService[],
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async start(env: Record<string, string>, extra: ServiceName[] = []): Promise<Herald> {
+    const sim = createSimulator();
+    await sim.listen(0, '127.0.0.1');
+    const names: ServiceName[] = ['ingest', 'sender', 'projector', ...extra];
+    const services = await Promise.all(names.map((name) => startService(name, env)));
+    const herald = new Herald(sim, services, env);
+    await Promise.all(services.map((service) => waitUntilReady(service)));
+    return herald;
+  }
+
+  service(name: ServiceName, index = 0): RunningService {
+    const found = this.services.filter((s) => s.name === name)[index];
+    if (!found) throw new Error(`no ${name} #${index} running`);
+    return found;
+  }
+
+  async startAnother(name: ServiceName, env: Record<string, string> = {}): Promise<RunningService> {
+    const service = await startService(name, { ...this.env, ...env });
+    this.services.push(service);
+    await waitUntilReady(service);
+    return service;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.services.map(stopService));
+    await this.sim.close();
+  }
+
+  /** A recipient URL on the simulator, unique per test so attempt counters do not mix. */
+  hook(script: string, id: string, query = ''): string {
+    return `${this.sim.url()}/hooks/${script}/${id}${query}`;
+  }
+
+  received(id: string): RecordedRequest[] {
+    return this.sim.requests({ prefix: '/hooks/' }).filter((r) => r.path.endsWith(`/${id}`));
+  }
+
+  async post(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`http://127.0.0.1:${this.service('ingest').port}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async send(messageId: string, recipient: string, extra: Record<string, unknown> = {}) {
+    const response = await this.post({
+      messageId,
+      channel: 'webhook',
+      provider: 'webhook',
+      recipient,
+      content: { body: `hello ${messageId}` },
+      ...extra,
+    });
+    if (response.status !== 202)
+      throw new Error(`POST answered ${response.status}: ${JSON.stringify(response.body)}`);
+  }
+
+  async api<T>(path: string): Promise<{ status: number; body: T }> {
+    const response = await fetch(`http://127.0.0.1:${this.service('projector').port}${path}`);
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  async message(id: string): Promise<ApiMessage | undefined> {
+    const response = await this.api<ApiMessage>(`/v1/messages/${encodeURIComponent(id)}`);
+    return response.status === 200 ? response.body : undefined;
+  }
+
+  async events(id: string): Promise<ApiEvent[]> {
+    return (await this.api<{ events: ApiEvent[] }>(`/v1/messages/${encodeURIComponent(id)}/events`))
+      .body.events;
+  }
+
+  async logs(id: string): Promise<ApiLog[]> {
+    return (await this.api<{ logs: ApiLog[] }>(`/v1/messages/${encodeURIComponent(id)}/logs`)).body
+      .logs;
+  }
+
+  /** Waits until the read model shows a final status and the timeline holds every event. */
+  async final(
+    id: string,
+    timeoutMs = 60_000,
+  ): Promise<{ message: ApiMessage; events: ApiEvent[] }> {
+    return waitFor(
+      `message ${id} to reach a final status`,
+      async () => {
+        const message = await this.message(id);
+        if (!message || !FINAL.includes(message.status)) return undefined;
+        const events = await this.events(id);
+        return events.some((e) => FINAL.includes(e.type)) ? { message, events } : undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  }
+}
+
+export const ms = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
