@@ -50,6 +50,7 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
       groupId: 'herald-ingest',
       topics: [TOPICS.messagesRequested.name],
       instanceId: this.config.instanceId,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
       maxInFlight: this.config.maxInFlight,
       handle: (message, topic, partition) => this.handle(message, topic, partition),

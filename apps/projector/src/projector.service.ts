@@ -69,6 +69,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       groupId: PROJECTOR_GROUP,
       topics: [TOPICS.messageEvents.name],
       instanceId: this.config.instanceId,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
       handleBatch: async (messages, topic, partition) => {
         const { events, deadLetters } = await decodeEvents(

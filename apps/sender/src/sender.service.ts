@@ -46,7 +46,11 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const common = { kafka: this.kafka, instanceId: this.config.instanceId };
+    const common = {
+      kafka: this.kafka,
+      instanceId: this.config.instanceId,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
+    };
     this.consumers.push(
       await runWorkConsumer({
         ...common,

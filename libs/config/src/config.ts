@@ -66,6 +66,7 @@ const envSchema = z.object({
     .optional(),
   HERALD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(512),
   HERALD_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(12),
+  HERALD_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
   HERALD_WEBHOOK_HEADERS: z
@@ -118,6 +119,8 @@ export interface HeraldConfig {
   /** Bound on concurrent handlers (e.g. provider calls) per consumer in this process. */
   maxInFlight: number;
   partitionConcurrency: number;
+  /** How long a dead instance keeps its partitions before the group gives them to others. */
+  sessionTimeoutMs: number;
   providerTimeoutMs: number;
   retryPoliciesFile: string | undefined;
   webhookHeaders: Record<string, string>;
@@ -168,6 +171,7 @@ export function loadConfig(
     instanceId: values.HERALD_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     maxInFlight: values.HERALD_MAX_IN_FLIGHT,
     partitionConcurrency: values.HERALD_PARTITION_CONCURRENCY,
+    sessionTimeoutMs: values.HERALD_KAFKA_SESSION_TIMEOUT_MS,
     providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
     webhookHeaders: values.HERALD_WEBHOOK_HEADERS,

@@ -17,6 +17,7 @@ export interface ConsumerSettings {
   /** Distinguishes this instance's transactional producer from other instances'. */
   instanceId: string;
   partitionsConsumedConcurrently: number;
+  sessionTimeoutMs?: number;
 }
 
 export interface RunningConsumer {
@@ -38,7 +39,7 @@ async function start(
   const committer = new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
   const consumer: Consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
+    sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: HEARTBEAT_EVERY_MS,
     // Only committed transactions: an aborted attempt's outputs are never seen downstream.
     readUncommitted: false,
