@@ -61,6 +61,17 @@ stop_bg() {
   rm -f "$PID_DIR/$name.pid"
 }
 
+# The Java the JVM servers run on: JAVA_HOME's if set, else the one on PATH.
+java_bin() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+    echo "$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null 2>&1; then
+    command -v java
+  else
+    return 1
+  fi
+}
+
 tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # wait_until NAME TIMEOUT_SECONDS CMD...: polls CMD until it succeeds; fails with the log

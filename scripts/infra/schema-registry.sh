@@ -61,16 +61,6 @@ SR_WORK_DIR="$DATA_DIR/schema-registry"
 
 fail_plain() { echo "[infra] ERROR: $NAME: $*" >&2; exit 1; }
 
-java_bin() {
-  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-    echo "$JAVA_HOME/bin/java"
-  elif command -v java >/dev/null 2>&1; then
-    command -v java
-  else
-    return 1
-  fi
-}
-
 java_major() {
   "$1" -XshowSettings:properties -version 2>&1 \
     | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n1

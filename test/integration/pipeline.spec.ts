@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
-import { createKafka } from '@herald/kafka';
+import { createKafka, readToEnd } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { BUILT_IN_POLICIES } from '@herald/retry-policy';
 import { TOPICS } from '@herald/topics';
@@ -175,7 +175,8 @@ describe('the delivery pipeline against the real servers', () => {
     await herald.send(key, herald.hook('ok', key));
     expect((await herald.final(key)).message.status).toBe('sent');
 
-    const dead = await readDeadLetters(kafka, key, 2);
+    // The message behind them was delivered, so the dead letters were committed before it.
+    const dead = await readDeadLetters(kafka, key);
     expect(dead.map((d) => d.offset)).toEqual([garbage!.baseOffset, unknown!.baseOffset]);
     expect(dead[0]!.reason).toMatch(/not in the Confluent wire format/);
     expect(dead[1]!.reason).toMatch(/schema id 2147483632/);
@@ -282,65 +283,25 @@ function firstDifference(
   return null;
 }
 
-async function readDeadLetters(kafka: Kafka, key: string, count: number) {
+async function readDeadLetters(kafka: Kafka, key: string) {
   const found: { offset: string; reason: string; sourceTopic: string }[] = [];
-  const consumer = kafka.consumer({ groupId: `herald-test-dlq-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPICS.deadLetter.name, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (message.key?.toString() !== key) return;
+  await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
+    for (const message of messages) {
+      if (message.key?.toString() !== key) continue;
       found.push({
         offset: message.headers?.['herald-dlq-source-offset']?.toString() ?? '',
         reason: message.headers?.['herald-dlq-reason']?.toString() ?? '',
         sourceTopic: message.headers?.['herald-dlq-source-topic']?.toString() ?? '',
       });
-    },
+    }
   });
-  try {
-    await waitFor(`${count} dead letters for ${key}`, () =>
-      found.length >= count ? true : undefined,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
   return found.sort((a, b) => Number(a.offset) - Number(b.offset));
 }
 
 async function readWholeTopic(kafka: Kafka, topic: string): Promise<Buffer> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic))
-      .filter((p) => BigInt(p.high) > BigInt(p.low))
-      .map((p) => [p.partition, BigInt(p.high)]),
-  );
-  await admin.disconnect();
   const chunks: Buffer[] = [];
-  const consumer = kafka.consumer({ groupId: `herald-test-scan-${randomUUID()}` });
-  const done = new Promise<void>((resolve) => {
-    if (ends.size === 0) resolve();
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const end = ends.get(payload.partition);
-      if (end !== undefined && BigInt(payload.lastOffset) >= end - 1n)
-        ends.delete(payload.partition);
-      if (ends.size === 0) resolve();
-    });
+  await readToEnd(kafka, topic, async (messages) => {
+    for (const message of messages) if (message.value) chunks.push(message.value);
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) if (message.value) chunks.push(message.value);
-    },
-  });
-  try {
-    await waitFor('the whole events topic to be read', async () => {
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 100))]);
-      return ends.size === 0 ? true : undefined;
-    });
-  } finally {
-    await consumer.disconnect();
-  }
   return Buffer.concat(chunks);
 }

@@ -53,8 +53,8 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
       herald.sim.requests({ prefix: `/hooks/ok/kill-${run}` }).length >= 50 ? true : undefined,
     );
     const senderA = herald.service('sender', 0);
-    senderA.process.kill('SIGKILL');
     const killedAt = Date.now();
+    senderA.process.kill('SIGKILL');
     await senderA.exited;
     await sending;
     // Restarted under the same instance id: its unfinished transaction is fenced off at once.
@@ -66,7 +66,9 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     herald.services.push(restarted);
     await waitUntilReady(restarted);
 
-    const finals = await Promise.all(ids.map((id) => herald.final(id, 120_000)));
+    // One poller at a time: 150 at once would measure the read API, not the pipeline.
+    const finals = [];
+    for (const id of ids) finals.push(await herald.final(id, 120_000));
     for (const { message, events } of finals) {
       expect(message.status).toBe('sent');
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
@@ -78,11 +80,13 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     }
     expect(deliveries.size).toBe(ids.length);
     const repeated = [...deliveries].filter(([, times]) => times.length > 1);
-    // Only calls already in flight when the sender died may reach the provider twice.
-    for (const [, times] of repeated) expect(Math.min(...times)).toBeLessThanOrEqual(killedAt);
+    // Only calls already in flight when the sender died may reach the provider twice (a call
+    // written just before the kill can arrive a moment after it).
+    for (const [, times] of repeated)
+      expect(Math.min(...times)).toBeLessThanOrEqual(killedAt + 100);
     process.stdout.write(
       `SIGKILL of 1 of 2 senders: ${ids.length} messages, all sent; ${repeated.length} reached the provider twice (in flight at the kill)\n`,
     );
     expect(senderB.process.exitCode).toBeNull();
-  });
+  }, 240_000);
 });

@@ -11,10 +11,8 @@ import type { HeraldConfig } from '@herald/config';
 import { DUE_AT_HEADER, encodeDueAt } from '@herald/delay-tiers';
 import type { MessageRequested } from '@herald/messages';
 import {
-  deadLetter,
-  decodeFailure,
+  decodeOrDeadLetter,
   ingestRequest,
-  isTransientDecodeError,
   runWorkConsumer,
   type Output,
   type RunningConsumer,
@@ -62,15 +60,16 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
-    let request: MessageRequested;
-    try {
-      request = await this.codec.decode<MessageRequested>(message.value ?? Buffer.alloc(0));
-    } catch (error) {
-      if (isTransientDecodeError(error)) throw error;
-      const reason = decodeFailure(error, message.value);
-      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${reason}`);
-      return [deadLetter(message, { topic, partition, service: 'ingest' }, reason)];
+    const decoded = await decodeOrDeadLetter<MessageRequested>(this.codec, message, {
+      topic,
+      partition,
+      service: 'ingest',
+    });
+    if (!decoded.ok) {
+      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${decoded.reason}`);
+      return [decoded.deadLetter];
     }
+    const request = decoded.value;
 
     const now = Date.now();
     const claim = await this.claims.claim(

@@ -10,9 +10,7 @@ import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
 import type { MessageEvent } from '@herald/messages';
 import {
-  deadLetter,
-  decodeFailure,
-  isTransientDecodeError,
+  decodeOrDeadLetter,
   runBatchConsumer,
   type Output,
   type RunningConsumer,
@@ -34,13 +32,17 @@ export async function decodeEvents(
   const events: MessageEvent[] = [];
   const deadLetters: Output[] = [];
   for (const message of messages) {
-    try {
-      events.push(await codec.decode<MessageEvent>(message.value ?? Buffer.alloc(0)));
-    } catch (error) {
-      if (isTransientDecodeError(error)) throw error;
-      const reason = decodeFailure(error, message.value);
-      logger.warn(`dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`);
-      deadLetters.push(deadLetter(message, { ...source, service: 'projector' }, reason));
+    const decoded = await decodeOrDeadLetter<MessageEvent>(codec, message, {
+      ...source,
+      service: 'projector',
+    });
+    if (decoded.ok) {
+      events.push(decoded.value);
+    } else {
+      logger.warn(
+        `dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${decoded.reason}`,
+      );
+      deadLetters.push(decoded.deadLetter);
     }
   }
   return { events, deadLetters };

@@ -2,18 +2,18 @@ import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from
 import type { Db } from 'mongodb';
 import { MONGO_DB } from '@herald/platform';
 import {
-  EVENTS_SORT,
-  eventsFilter,
+  eventDocumentId,
   InvalidQueryError,
   LIST_SORT,
   listFilter,
-  logsFilter,
   parseListQuery,
   toApiEvent,
   toApiLog,
   toApiMessage,
   toApiPage,
   type ApiLog,
+  type EventDocument,
+  type MessageDocument,
 } from '@herald/read-model';
 import { ProjectionWriter } from './projection-writer';
 
@@ -56,19 +56,28 @@ export class ReadApiController {
 
   @Get(':id/events')
   async events(@Param('id') id: string) {
-    await this.messageOr404(id);
-    const docs = await this.store.events.find(eventsFilter(id)).sort(EVENTS_SORT).toArray();
+    const docs = await this.timeline(await this.messageOr404(id));
     return { messageId: id, events: docs.map(toApiEvent) };
   }
 
   @Get(':id/logs')
   async logs(@Param('id') id: string) {
-    await this.messageOr404(id);
-    const docs = await this.store.events.find(logsFilter(id)).sort(EVENTS_SORT).toArray();
+    const docs = await this.timeline(await this.messageOr404(id));
     return {
       messageId: id,
       logs: docs.map(toApiLog).filter((log): log is ApiLog => log !== null),
     };
+  }
+
+  /**
+   * A message's events in seq order, fetched by their exact ids (messageId:1 … messageId:seq).
+   * FerretDB v1 answers any other filter with a full scan of the collection, indexes or not;
+   * exact `_id` lookups stay fast there, and on MongoDB too.
+   */
+  private async timeline(message: MessageDocument): Promise<EventDocument[]> {
+    const ids = Array.from({ length: message.seq }, (_, i) => eventDocumentId(message._id, i + 1));
+    const docs = await Promise.all(ids.map((_id) => this.store.events.findOne({ _id })));
+    return docs.filter((doc): doc is EventDocument => doc !== null);
   }
 
   private async messageOr404(id: string) {

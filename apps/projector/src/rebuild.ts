@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { createKafka } from '@herald/kafka';
+import { createKafka, readToEnd } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
@@ -20,8 +20,6 @@ export async function rebuildReadModel(
   const admin = kafka.admin();
   await admin.connect();
   const mongo = await createMongoClient(config.mongodbUri).connect();
-  const rebuildGroup = `herald-projector-rebuild-${Date.now()}`;
-  const consumer = kafka.consumer({ groupId: rebuildGroup, readUncommitted: false });
   try {
     const { groups } = await admin.describeGroups([PROJECTOR_GROUP]);
     const live = groups[0];
@@ -42,41 +40,25 @@ export async function rebuildReadModel(
     const codec = AvroCodec.connect(config.schemaRegistryUrl, resolveSchemaDir(config.schemaDir));
 
     const topic = TOPICS.messageEvents.name;
-    const ends = new Map<number, bigint>();
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
-    }
-    logger.log(`replaying ${ends.size} non-empty partition(s) of ${topic}`);
     let replayed = 0;
-    const caughtUp = new Promise<void>((resolve) => {
-      if (ends.size === 0) resolve();
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const end = ends.get(payload.partition);
-        // A batch of transaction markers only also reports its last offset, so a partition
-        // that ends in a marker is recognised as done.
-        if (end !== undefined && BigInt(payload.lastOffset) >= end - 1n)
-          ends.delete(payload.partition);
-        if (ends.size === 0) resolve();
-      });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: config.partitionConcurrency,
-      eachBatch: async ({ batch }) => {
-        const { events } = await decodeEvents(codec, batch.messages, batch, logger);
+    await readToEnd(
+      kafka,
+      topic,
+      async (records, partition) => {
+        // Records that were dead-lettered when first seen are skipped again.
+        const { events } = await decodeEvents(codec, records, { topic, partition }, logger);
         await writer.write(events);
         replayed += events.length;
       },
-    });
-    await caughtUp;
+      {
+        partitionsConsumedConcurrently: config.partitionConcurrency,
+        groupPrefix: 'herald-projector-rebuild',
+      },
+    );
     const messages = await writer.messages.countDocuments();
     logger.log(`rebuilt ${messages} message(s) from ${replayed} event(s)`);
     return { events: replayed, messages };
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroups([rebuildGroup]).catch(() => undefined);
     await admin.disconnect();
     await mongo.close();
   }

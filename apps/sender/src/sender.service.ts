@@ -7,13 +7,18 @@ import {
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import { DELAY_TIERS, DUE_AT_HEADER, encodeDueAt, routeFor, tierTopic } from '@herald/delay-tiers';
+import {
+  DELAY_TIERS,
+  decodeDueAt,
+  DUE_AT_HEADER,
+  encodeDueAt,
+  routeFor,
+  tierTopic,
+} from '@herald/delay-tiers';
 import { internalError } from '@herald/error-classification';
 import {
   afterAttempt,
-  deadLetter,
-  decodeFailure,
-  isTransientDecodeError,
+  decodeOrDeadLetter,
   runDelayTierConsumer,
   runWorkConsumer,
   sleep,
@@ -59,6 +64,10 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
         partitionsConsumedConcurrently: this.config.partitionConcurrency,
         maxInFlight: this.config.maxInFlight,
         handle: (message, topic, partition) => this.handle(message, topic, partition),
+        // The tiers hand a task over less than a tier's hold before it is due; its partition
+        // waits out the rest, so an attempt never starts early.
+        notBefore: (message) =>
+          decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0,
       }),
       await runDelayTierConsumer({
         ...common,
@@ -77,18 +86,18 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
-    let task: DeliveryTask;
-    try {
-      task = await this.codec.decode<DeliveryTask>(message.value ?? Buffer.alloc(0));
-    } catch (error) {
-      if (isTransientDecodeError(error)) throw error;
-      const reason = decodeFailure(error, message.value);
-      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${reason}`);
-      return [deadLetter(message, { topic, partition, service: 'sender' }, reason)];
+    const decoded = await decodeOrDeadLetter<DeliveryTask>(this.codec, message, {
+      topic,
+      partition,
+      service: 'sender',
+    });
+    if (!decoded.ok) {
+      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${decoded.reason}`);
+      return [decoded.deadLetter];
     }
+    const task = decoded.value;
 
-    // The tiers hand a task over less than a tier's hold before it is due: wait out the rest
-    // here, so an attempt never starts early.
+    // A timer may fire a millisecond early, and a task due far ahead goes back to the tiers.
     const early = task.dueAt - Date.now();
     if (early > 0) {
       const route = routeFor(task.dueAt, Date.now());

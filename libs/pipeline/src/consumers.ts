@@ -24,6 +24,9 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+/** Bound on a fetch's long poll, and so on the lateness a paused partition adds. */
+const FETCH_WAIT_MS = 50;
+
 /** kafkajs heartbeats only between batches; long work must heartbeat by itself. */
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -31,18 +34,47 @@ function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
 
+/** Resume timers of paused partitions, cleared when the consumer stops. */
+type Holds = Set<NodeJS.Timeout>;
+
+/**
+ * Pauses this batch's partition until `at`. kafkajs fetches from a broker again only once every
+ * batch of the previous fetch has returned, so waiting inside a batch would hold up every
+ * partition; a paused partition holds up nobody, and is fetched again from its first
+ * unresolved record when it resumes.
+ */
+function holdUntil(pause: () => () => void, at: number, holds: Holds): void {
+  const resume = pause();
+  const timer = setTimeout(
+    () => {
+      holds.delete(timer);
+      resume();
+    },
+    Math.max(0, at - Date.now()),
+  );
+  holds.add(timer);
+}
+
 async function start(
   settings: ConsumerSettings,
-  eachBatch: (payload: EachBatchPayload, committer: TransactionalCommitter) => Promise<void>,
+  eachBatch: (
+    payload: EachBatchPayload,
+    committer: TransactionalCommitter,
+    holds: Holds,
+  ) => Promise<void>,
 ): Promise<RunningConsumer> {
   const { kafka, groupId, topics, instanceId } = settings;
   const committer = new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+  const holds: Holds = new Set();
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: settings.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: HEARTBEAT_EVERY_MS,
     // Only committed transactions: an aborted attempt's outputs are never seen downstream.
     readUncommitted: false,
+    // A resumed partition joins the next fetch, so the long poll bounds how late a held record
+    // starts: kafkajs's default would make it up to 5 s.
+    maxWaitTimeInMs: FETCH_WAIT_MS,
   });
   await committer.connect();
   await consumer.connect();
@@ -51,10 +83,11 @@ async function start(
     autoCommit: false, // offsets are committed inside the output transaction
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
-    eachBatch: (payload) => eachBatch(payload, committer),
+    eachBatch: (payload) => eachBatch(payload, committer, holds),
   });
   return {
     async stop() {
+      for (const timer of holds) clearTimeout(timer);
       await consumer.disconnect();
       await committer.disconnect();
     },
@@ -62,37 +95,42 @@ async function start(
 }
 
 /**
- * Work topics: every record of a batch is handled concurrently (bounded by `maxInFlight` across
- * all partitions, so a slow provider does not serialise a partition), then the batch's outputs
- * and its offset are committed in one transaction. A handler that throws fails the batch, which
- * kafkajs retries from the last committed offset: handlers turn expected failures (bad input,
- * provider errors) into outputs and throw only for transient pipeline trouble.
+ * Each batch's outputs and its offset are committed in one transaction. A handler that throws
+ * fails the batch, which kafkajs retries from the last committed offset: handlers turn
+ * expected failures (bad input, provider errors) into outputs and throw only for transient
+ * pipeline trouble. `handleBatch` gets the whole batch, for work whose records depend on each
+ * other (the projector folds one message's events in order).
  */
-export function runWorkConsumer(
+export function runBatchConsumer(
   settings: ConsumerSettings & {
-    maxInFlight: number;
-    handle: (message: KafkaMessage, topic: string, partition: number) => Promise<Output[]>;
+    handleBatch: (messages: KafkaMessage[], topic: string, partition: number) => Promise<Output[]>;
+    /** When a record may be handled; its partition waits (paused) until then. */
+    notBefore?: (message: KafkaMessage) => number;
   },
 ): Promise<RunningConsumer> {
-  const limit = pLimit(settings.maxInFlight);
+  const { notBefore } = settings;
   return start(
     settings,
-    async ({ batch, heartbeat, isRunning, isStale, resolveOffset }, committer) => {
-      if (batch.messages.length === 0) return;
+    async ({ batch, heartbeat, isRunning, isStale, resolveOffset, pause }, committer, holds) => {
+      let messages = batch.messages;
+      const now = Date.now();
+      const firstNotDue = notBefore ? messages.findIndex((m) => notBefore(m) > now) : -1;
+      if (notBefore && firstNotDue >= 0) {
+        holdUntil(pause, notBefore(messages[firstNotDue]!), holds);
+        messages = messages.slice(0, firstNotDue);
+      }
+      if (messages.length === 0) return;
       const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
       try {
-        const outputs = await Promise.all(
-          batch.messages.map((message) =>
-            limit(() => settings.handle(message, batch.topic, batch.partition)),
-          ),
-        );
+        const outputs = await settings.handleBatch(messages, batch.topic, batch.partition);
         if (!isRunning() || isStale()) return;
-        await committer.commit(outputs.flat(), {
+        const last = messages[messages.length - 1]!.offset;
+        await committer.commit(outputs, {
           topic: batch.topic,
           partition: batch.partition,
-          offset: nextOffset(batch.lastOffset()),
+          offset: nextOffset(last),
         });
-        resolveOffset(batch.lastOffset());
+        resolveOffset(last);
       } finally {
         clearInterval(beat);
       }
@@ -101,33 +139,27 @@ export function runWorkConsumer(
 }
 
 /**
- * Like runWorkConsumer, but the handler gets the whole batch, for work whose records depend on
- * each other (the projector folds one message's events in order).
+ * Work topics whose records are independent: every record of a batch is handled concurrently,
+ * bounded by `maxInFlight` across all partitions, so a slow provider does not serialise a
+ * partition.
  */
-export function runBatchConsumer(
+export function runWorkConsumer(
   settings: ConsumerSettings & {
-    handleBatch: (messages: KafkaMessage[], topic: string, partition: number) => Promise<Output[]>;
+    maxInFlight: number;
+    handle: (message: KafkaMessage, topic: string, partition: number) => Promise<Output[]>;
+    notBefore?: (message: KafkaMessage) => number;
   },
 ): Promise<RunningConsumer> {
-  return start(
-    settings,
-    async ({ batch, heartbeat, isRunning, isStale, resolveOffset }, committer) => {
-      if (batch.messages.length === 0) return;
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-      try {
-        const outputs = await settings.handleBatch(batch.messages, batch.topic, batch.partition);
-        if (!isRunning() || isStale()) return;
-        await committer.commit(outputs, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: nextOffset(batch.lastOffset()),
-        });
-        resolveOffset(batch.lastOffset());
-      } finally {
-        clearInterval(beat);
-      }
-    },
-  );
+  const limit = pLimit(settings.maxInFlight);
+  return runBatchConsumer({
+    ...settings,
+    handleBatch: async (messages, topic, partition) =>
+      (
+        await Promise.all(
+          messages.map((message) => limit(() => settings.handle(message, topic, partition))),
+        )
+      ).flat(),
+  });
 }
 
 /**
@@ -154,37 +186,25 @@ export function runDelayTierConsumer(
     return releaseAt(Number(message.timestamp), dueAt, tier);
   };
 
-  return start(
-    settings,
-    async ({ batch, heartbeat, isRunning, isStale, resolveOffset }, committer) => {
-      const tier = tierOf.get(batch.topic);
-      if (!tier) throw new Error(`${batch.topic} is not a delay tier of ${settings.workTopic}`);
-      const messages = batch.messages;
-      let next = 0;
-      while (next < messages.length) {
-        if (!isRunning() || isStale()) return;
-        const now = Date.now();
-        const released: KafkaMessage[] = [];
-        while (next < messages.length && releaseTime(messages[next]!, tier) <= now) {
-          released.push(messages[next]!);
-          next += 1;
-        }
-        if (released.length > 0) {
-          const last = released[released.length - 1]!;
-          await committer.commit(released.map(route), {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: nextOffset(last.offset),
-          });
-          resolveOffset(last.offset);
-          continue;
-        }
-        const wait = releaseTime(messages[next]!, tier) - now;
-        await sleep(Math.min(wait, HEARTBEAT_EVERY_MS));
-        await heartbeat();
-      }
-    },
-  );
+  return start(settings, async ({ batch, resolveOffset, pause }, committer, holds) => {
+    const tier = tierOf.get(batch.topic);
+    if (!tier) throw new Error(`${batch.topic} is not a delay tier of ${settings.workTopic}`);
+    // Release times only grow within a partition: pass on the released prefix, then wait for
+    // the head of the rest without holding up any other partition.
+    const now = Date.now();
+    const waiting = batch.messages.findIndex((message) => releaseTime(message, tier) > now);
+    const released = waiting < 0 ? batch.messages : batch.messages.slice(0, waiting);
+    if (released.length > 0) {
+      const last = released[released.length - 1]!.offset;
+      await committer.commit(released.map(route), {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: nextOffset(last),
+      });
+      resolveOffset(last);
+    }
+    if (waiting >= 0) holdUntil(pause, releaseTime(batch.messages[waiting]!, tier), holds);
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
+import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import type { Output } from './transactional-committer';
 
@@ -48,4 +49,24 @@ export function isTransientDecodeError(error: unknown): boolean {
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network/i.test(
     e?.message ?? '',
   );
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; deadLetter: Output; reason: string };
+
+/**
+ * Decodes a record's Avro value, or turns it into a dead letter when it can never be decoded.
+ * Throws (so the batch is retried) when only the registry could not be asked right now.
+ */
+export async function decodeOrDeadLetter<T>(
+  codec: AvroCodec,
+  message: KafkaMessage,
+  source: { topic: string; partition: number; service: string },
+): Promise<Decoded<T>> {
+  try {
+    return { ok: true, value: await codec.decode<T>(message.value ?? Buffer.alloc(0)) };
+  } catch (error) {
+    if (isTransientDecodeError(error)) throw error;
+    const reason = decodeFailure(error, message.value);
+    return { ok: false, deadLetter: deadLetter(message, source, reason), reason };
+  }
 }
