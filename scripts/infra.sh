@@ -22,13 +22,13 @@ fi
 
 # `eval "$(scripts/infra.sh env)"` points Herald's services at the servers of this mode.
 print_env() {
-  echo "export KAFKA_BROKERS=127.0.0.1:9092"
+  echo "export KAFKA_BROKERS=127.0.0.1:${KAFKA_PORT:-9092}"
   if [ "$mode" = docker ]; then
-    echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:8081"
+    echo "export SCHEMA_REGISTRY_URL=http://127.0.0.1:${SCHEMA_REGISTRY_PORT:-8081}"
   else
     echo "export SCHEMA_REGISTRY_URL=$(bash scripts/infra/schema-registry.sh url)"
   fi
-  echo "export MONGODB_URI=mongodb://127.0.0.1:27017/herald"
+  echo "export MONGODB_URI=mongodb://127.0.0.1:${MONGODB_PORT:-27017}/herald"
 }
 if [ "$command" = env ]; then
   print_env
@@ -51,7 +51,7 @@ case "$command" in
   up)
     start=$SECONDS
     for server in "${servers_up[@]}"; do bash "scripts/infra/$server.sh" start; done
-    echo "[infra] all servers up in $((SECONDS - start))s (logs in .herald/logs/). Point Herald at them with:"
+    echo "[infra] all servers up in $((SECONDS - start))s (logs in ${HERALD_RUN_DIR:-.herald}/logs/). Point Herald at them with:"
     print_env | sed 's/^/  /'
     ;;
   down)

@@ -19,7 +19,7 @@
 # check it against a pinned SHA-256 instead.
 #
 # Environment:
-#   KAFKA_BROKERS                 Kafka bootstrap servers                 (default 127.0.0.1:9092)
+#   KAFKA_BROKERS                 Kafka bootstrap servers                 (default 127.0.0.1:$KAFKA_PORT, 9092)
 #   SCHEMA_REGISTRY_PORT          HTTP port on 127.0.0.1                  (default 8081)
 #   SCHEMA_REGISTRY_COMPATIBILITY global compatibility applied when none is stored yet
 #                                 (default BACKWARD; a level set via PUT /config survives restarts)
@@ -40,7 +40,7 @@ APICURIO_SHA256=2b28181501a20cbf6efcd77f9b7153908fc01f3d3a7c32024c0bd9e1b04c8a43
 SCHEMA_REGISTRY_APT_PACKAGES="openjdk-17-jre-headless curl ca-certificates"
 
 MAVEN_CENTRAL_URL="${MAVEN_CENTRAL_URL:-https://repo1.maven.org/maven2}"
-KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 SR_HOST=127.0.0.1
 SR_PORT="${SCHEMA_REGISTRY_PORT:-8081}"
 SR_COMPATIBILITY="${SCHEMA_REGISTRY_COMPATIBILITY:-BACKWARD}"
