@@ -60,15 +60,13 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
-    const decoded = await decodeOrDeadLetter<MessageRequested>(this.codec, message, {
-      topic,
-      partition,
-      service: 'ingest',
-    });
-    if (!decoded.ok) {
-      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${decoded.reason}`);
-      return [decoded.deadLetter];
-    }
+    const decoded = await decodeOrDeadLetter<MessageRequested>(
+      this.codec,
+      message,
+      { topic, partition, service: 'ingest' },
+      this.logger,
+    );
+    if (!decoded.ok) return [decoded.deadLetter];
     const request = decoded.value;
 
     const now = Date.now();

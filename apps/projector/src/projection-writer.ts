@@ -3,7 +3,6 @@ import type { Collection, Db } from 'mongodb';
 import type { MessageEvent } from '@herald/messages';
 import {
   applyEvent,
-  EVENT_INDEXES,
   MESSAGE_INDEXES,
   toEventDocument,
   type EventDocument,
@@ -31,7 +30,6 @@ export class ProjectionWriter {
 
   async ensureIndexes(): Promise<void> {
     for (const { name, key } of MESSAGE_INDEXES) await this.messages.createIndex(key, { name });
-    for (const { name, key } of EVENT_INDEXES) await this.events.createIndex(key, { name });
   }
 
   /** Applies events in their order per message; messages are independent and go in parallel. */

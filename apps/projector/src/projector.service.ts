@@ -32,18 +32,14 @@ export async function decodeEvents(
   const events: MessageEvent[] = [];
   const deadLetters: Output[] = [];
   for (const message of messages) {
-    const decoded = await decodeOrDeadLetter<MessageEvent>(codec, message, {
-      ...source,
-      service: 'projector',
-    });
-    if (decoded.ok) {
-      events.push(decoded.value);
-    } else {
-      logger.warn(
-        `dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${decoded.reason}`,
-      );
-      deadLetters.push(decoded.deadLetter);
-    }
+    const decoded = await decodeOrDeadLetter<MessageEvent>(
+      codec,
+      message,
+      { ...source, service: 'projector' },
+      logger,
+    );
+    if (decoded.ok) events.push(decoded.value);
+    else deadLetters.push(decoded.deadLetter);
   }
   return { events, deadLetters };
 }

@@ -86,15 +86,13 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
-    const decoded = await decodeOrDeadLetter<DeliveryTask>(this.codec, message, {
-      topic,
-      partition,
-      service: 'sender',
-    });
-    if (!decoded.ok) {
-      this.logger.warn(`dead-lettered ${topic}/${partition}@${message.offset}: ${decoded.reason}`);
-      return [decoded.deadLetter];
-    }
+    const decoded = await decodeOrDeadLetter<DeliveryTask>(
+      this.codec,
+      message,
+      { topic, partition, service: 'sender' },
+      this.logger,
+    );
+    if (!decoded.ok) return [decoded.deadLetter];
     const task = decoded.value;
 
     // A timer may fire a millisecond early, and a task due far ahead goes back to the tiers.

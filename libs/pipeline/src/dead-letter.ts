@@ -61,12 +61,14 @@ export async function decodeOrDeadLetter<T>(
   codec: AvroCodec,
   message: KafkaMessage,
   source: { topic: string; partition: number; service: string },
+  logger: { warn(message: string): void },
 ): Promise<Decoded<T>> {
   try {
     return { ok: true, value: await codec.decode<T>(message.value ?? Buffer.alloc(0)) };
   } catch (error) {
     if (isTransientDecodeError(error)) throw error;
     const reason = decodeFailure(error, message.value);
+    logger.warn(`dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`);
     return { ok: false, deadLetter: deadLetter(message, source, reason), reason };
   }
 }

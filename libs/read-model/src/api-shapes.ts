@@ -1,7 +1,7 @@
 /**
  * The JSON the read API answers with. These shapes are the read API's contract: camelCase like
  * the rest of Herald's contract, ISO-8601 timestamps, `id` rather than `_id`, and no storage
- * details (seq bookkeeping, stored pairs, the hasLog marker).
+ * details (seq bookkeeping, stored pairs).
  */
 
 import type { Channel, DeliveryError, DeliveryStatus, EventType } from '@herald/messages';

@@ -43,8 +43,6 @@ export interface EventDocument {
   nextAttemptAt: number | null;
   error: DeliveryError | null;
   log: StoredExchange | null;
-  /** Lets the logs query use plain equality, which every server we target supports. */
-  hasLog: boolean;
   message: StoredSummary | null;
 }
 
@@ -67,7 +65,6 @@ export function toEventDocument(event: MessageEvent): EventDocument {
     nextAttemptAt: event.nextAttemptAt,
     error: event.error ? storableError(event.error) : null,
     log: event.log ? storedExchange(event.log) : null,
-    hasLog: event.log !== null,
     message: event.message
       ? {
           channel: event.message.channel,
@@ -100,17 +97,3 @@ function storedExchange(log: ProviderExchange): StoredExchange {
     durationMs: log.durationMs,
   };
 }
-
-/** A message's timeline, in seq order: find(eventsFilter(id)).sort(EVENTS_SORT). */
-export function eventsFilter(messageId: string): { messageId: string } {
-  return { messageId };
-}
-
-/** The events of a message that carry a provider exchange; sort with EVENTS_SORT. */
-export function logsFilter(messageId: string): { messageId: string; hasLog: true } {
-  return { messageId, hasLog: true };
-}
-
-export const EVENTS_SORT = { seq: 1 } as const;
-
-export const EVENT_INDEXES = [{ name: 'message_seq', key: { messageId: 1, seq: 1 } }] as const;
