@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { DocsController, HeraldPlatformModule } from '@herald/platform';
+import { deliveryProviders, DocsController, HeraldPlatformModule } from '@herald/platform';
 import { IngestService } from './ingest.service';
+import { RequestPublisher } from './request-publisher';
 import { MessagesController } from './messages.controller';
 
 /** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */
@@ -12,7 +13,7 @@ export class IngestModule {
       module: IngestModule,
       imports: [HeraldPlatformModule.forConfig(config)],
       controllers: [MessagesController, DocsController],
-      providers: [IngestService],
+      providers: [...deliveryProviders(config), RequestPublisher, IngestService],
     };
   }
 }

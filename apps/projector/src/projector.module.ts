@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
 import { DocsController, HeraldPlatformModule } from '@herald/platform';
 import { ProjectorService } from './projector.service';
+import { ReadModelStore } from './read-model-store';
 import { ReadApiController } from './read-api.controller';
 
 /** The projector service: projects herald.message-events into MongoDB and serves the read API. */
@@ -12,7 +13,7 @@ export class ProjectorModule {
       module: ProjectorModule,
       imports: [HeraldPlatformModule.forConfig(config)],
       controllers: [ReadApiController, DocsController],
-      providers: [ProjectorService],
+      providers: [ReadModelStore, ProjectorService],
     };
   }
 }

@@ -6,7 +6,6 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
 import type { MessageEvent } from '@herald/messages';
 import {
@@ -15,10 +14,10 @@ import {
   type Output,
   type RunningConsumer,
 } from '@herald/pipeline';
-import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB } from '@herald/platform';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { ProjectionWriter } from './projection-writer';
+import { ReadModelStore } from './read-model-store';
 
 export const PROJECTOR_GROUP = 'herald-projector';
 
@@ -48,20 +47,17 @@ export async function decodeEvents(
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
-  readonly writer: ProjectionWriter;
   private consumer: RunningConsumer | undefined;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
-    @Inject(MONGO_DB) db: Db,
-  ) {
-    this.writer = new ProjectionWriter(db);
-  }
+    @Inject(ReadModelStore) private readonly store: ReadModelStore,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.writer.ensureIndexes();
+    await this.store.ensureIndexes();
     this.consumer = await runBatchConsumer({
       kafka: this.kafka,
       groupId: PROJECTOR_GROUP,
@@ -76,7 +72,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
           { topic, partition },
           this.logger,
         );
-        await this.writer.write(events);
+        await this.store.write(events);
         return deadLetters;
       },
     });

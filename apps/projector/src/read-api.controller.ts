@@ -1,6 +1,4 @@
 import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from '@nestjs/common';
-import type { Db } from 'mongodb';
-import { MONGO_DB } from '@herald/platform';
 import {
   eventDocumentId,
   InvalidQueryError,
@@ -15,16 +13,12 @@ import {
   type EventDocument,
   type MessageDocument,
 } from '@herald/read-model';
-import { ProjectionWriter } from './projection-writer';
+import { ReadModelStore } from './read-model-store';
 
 /** The read API of CONTRACT.md, served from the read model. */
 @Controller('v1/messages')
 export class ReadApiController {
-  private readonly store: ProjectionWriter;
-
-  constructor(@Inject(MONGO_DB) db: Db) {
-    this.store = new ProjectionWriter(db);
-  }
+  constructor(@Inject(ReadModelStore) private readonly store: ReadModelStore) {}
 
   @Get()
   async list(@Query() query: Record<string, unknown>) {

@@ -4,7 +4,7 @@ import { createKafka, readToEnd } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { EVENTS, MESSAGES, ProjectionWriter } from './projection-writer';
+import { EVENTS, MESSAGES, ReadModelStore } from './read-model-store';
 import { decodeEvents, PROJECTOR_GROUP } from './projector.service';
 
 /**
@@ -35,7 +35,7 @@ export async function rebuildReadModel(
         .collection(name)
         .drop()
         .catch(() => undefined);
-    const writer = new ProjectionWriter(db);
+    const writer = new ReadModelStore(db);
     await writer.ensureIndexes();
     const codec = AvroCodec.connect(config.schemaRegistryUrl, resolveSchemaDir(config.schemaDir));
 

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { HeraldPlatformModule } from '@herald/platform';
+import { deliveryProviders, HeraldPlatformModule } from '@herald/platform';
 import { SenderService } from './sender.service';
 
 /** The sender service: calls providers and schedules retries through the delay topics. */
@@ -10,7 +10,7 @@ export class SenderModule {
     return {
       module: SenderModule,
       imports: [HeraldPlatformModule.forConfig(config)],
-      providers: [SenderService],
+      providers: [...deliveryProviders(config), SenderService],
     };
   }
 }

@@ -4,3 +4,4 @@ export * from './run-service';
 export * from './tokens';
 export * from './docs.controller';
 export * from './openapi';
+export * from './delivery.providers';

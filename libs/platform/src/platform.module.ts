@@ -6,7 +6,7 @@ import {
   type DynamicModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { type HeraldConfig } from '@herald/config';
 import { createKafka, ensureTopics } from '@herald/kafka';
@@ -14,19 +14,7 @@ import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
 import { HealthController } from './health.controller';
-import { createProviders } from '@herald/providers';
-import { loadPolicyRegistry } from '@herald/retry-policy';
-import {
-  AVRO_CODEC,
-  HERALD_CONFIG,
-  KAFKA,
-  KAFKA_ADMIN,
-  MONGO_CLIENT,
-  MONGO_DB,
-  POLICIES,
-  PRODUCER,
-  PROVIDERS,
-} from './tokens';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
 
 /**
  * The connections every Herald service shares, opened at start in dependency order:
@@ -40,11 +28,12 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
 
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
-    @Inject(PRODUCER) private readonly producer: Producer,
     @Inject(MONGO_CLIENT) private readonly mongo: MongoClient,
   ) {}
 
   static forConfig(config: HeraldConfig): DynamicModule {
+    // Only the connections every service needs live here; what delivers messages is in
+    // deliveryProviders, for the services that do.
     return {
       module: HeraldPlatformModule,
       controllers: [HealthController],
@@ -76,32 +65,6 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
             }),
         },
         {
-          provide: PRODUCER,
-          inject: [KAFKA, KAFKA_ADMIN],
-          useFactory: async (kafka: Kafka) => {
-            const producer = kafka.producer({
-              idempotent: true,
-              // Idempotence needs unbounded retries; callers bound the wait themselves.
-              retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
-              createPartitioner: Partitioners.DefaultPartitioner,
-            });
-            await producer.connect();
-            return producer;
-          },
-        },
-        {
-          // A malformed policies file stops the service here, naming the line and field.
-          provide: POLICIES,
-          useFactory: () => loadPolicyRegistry(config.retryPoliciesFile),
-        },
-        {
-          provide: PROVIDERS,
-          useFactory: () =>
-            createProviders({
-              webhook: { timeoutMs: config.providerTimeoutMs, headers: config.webhookHeaders },
-            }),
-        },
-        {
           provide: MONGO_CLIENT,
           useFactory: () =>
             naming(`MongoDB (${redactUri(config.mongodbUri)})`, () =>
@@ -114,26 +77,12 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
           useFactory: (client: MongoClient) => heraldDb(client, config.mongodbUri),
         },
       ],
-      exports: [
-        HERALD_CONFIG,
-        KAFKA,
-        KAFKA_ADMIN,
-        AVRO_CODEC,
-        MONGO_CLIENT,
-        MONGO_DB,
-        PRODUCER,
-        POLICIES,
-        PROVIDERS,
-      ],
+      exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([
-      this.producer.disconnect(),
-      this.admin.disconnect(),
-      this.mongo.close(),
-    ]);
+    await Promise.allSettled([this.admin.disconnect(), this.mongo.close()]);
     this.logger.log('connections closed');
   }
 }

@@ -5,6 +5,5 @@ export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
 export const AVRO_CODEC = Symbol('AVRO_CODEC');
 export const MONGO_CLIENT = Symbol('MONGO_CLIENT');
 export const MONGO_DB = Symbol('MONGO_DB');
-export const PRODUCER = Symbol('PRODUCER');
 export const PROVIDERS = Symbol('PROVIDERS');
 export const POLICIES = Symbol('POLICIES');

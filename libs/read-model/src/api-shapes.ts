@@ -107,7 +107,8 @@ export function toApiMessage(doc: MessageDocument): ApiMessage {
   };
 }
 
-export function toApiEvent(doc: EventDocument): ApiEvent {
+/** What every view of an event starts with. */
+function eventHead(doc: EventDocument) {
   return {
     id: doc.eventId,
     messageId: doc.messageId,
@@ -115,8 +116,14 @@ export function toApiEvent(doc: EventDocument): ApiEvent {
     type: doc.type,
     status: doc.status,
     attempt: doc.attempt,
-    maxAttempts: doc.maxAttempts,
     occurredAt: iso(doc.occurredAt),
+  };
+}
+
+export function toApiEvent(doc: EventDocument): ApiEvent {
+  return {
+    ...eventHead(doc),
+    maxAttempts: doc.maxAttempts,
     nextAttemptAt: iso(doc.nextAttemptAt),
     error: doc.error,
   };
@@ -127,13 +134,7 @@ export function toApiLog(doc: EventDocument): ApiLog | null {
   if (!doc.log) return null;
   const { request, response } = doc.log;
   return {
-    id: doc.eventId,
-    messageId: doc.messageId,
-    seq: doc.seq,
-    type: doc.type,
-    status: doc.status,
-    attempt: doc.attempt,
-    occurredAt: iso(doc.occurredAt),
+    ...eventHead(doc),
     request: {
       method: request.method,
       url: request.url,

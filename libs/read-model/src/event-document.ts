@@ -3,14 +3,7 @@
  * message and seq, so inserting a replayed event is a duplicate-key no-op.
  */
 
-import type {
-  Channel,
-  DeliveryError,
-  DeliveryStatus,
-  EventType,
-  MessageEvent,
-  ProviderExchange,
-} from '@herald/messages';
+import type { Channel, MessageEvent, ProviderExchange } from '@herald/messages';
 import { type StoredPair, storableError, storableText, toPairs } from './stored-values';
 
 export interface StoredExchange {
@@ -28,20 +21,10 @@ export interface StoredSummary {
   metadata: StoredPair[];
 }
 
-export interface EventDocument {
+/** A MessageEvent as stored: maps become pairs, and `_id` is messageId:seq. */
+export interface EventDocument extends Omit<MessageEvent, 'log' | 'message'> {
   /** `${messageId}:${seq}` */
   _id: string;
-  eventId: string;
-  messageId: string;
-  tenantId: string;
-  seq: number;
-  type: EventType;
-  status: DeliveryStatus;
-  attempt: number;
-  maxAttempts: number | null;
-  occurredAt: number;
-  nextAttemptAt: number | null;
-  error: DeliveryError | null;
   log: StoredExchange | null;
   message: StoredSummary | null;
 }

@@ -1,6 +1,8 @@
+import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
 import type { MessageEvent } from '@herald/messages';
+import { MONGO_DB } from '@herald/platform';
 import {
   applyEvent,
   MESSAGE_INDEXES,
@@ -13,17 +15,19 @@ export const MESSAGES = 'messages';
 export const EVENTS = 'events';
 
 /**
- * Writes events into the read model. Idempotent without transactions (FerretDB v1 has none):
+ * The read model's two collections: the projector writes events into them, the read API
+ * reads them. Writes are idempotent without transactions (FerretDB v1 has none):
  * event documents are keyed messageId:seq, so a replay inserts nothing new, and a message
  * document is replaced only if its seq is still the one it was read with (optimistic
  * concurrency), after applyEvent has ignored every event it already holds.
  */
-export class ProjectionWriter {
+@Injectable()
+export class ReadModelStore {
   readonly messages: Collection<MessageDocument>;
   readonly events: Collection<EventDocument>;
   private readonly limit = pLimit(64);
 
-  constructor(db: Db) {
+  constructor(@Inject(MONGO_DB) db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
     this.events = db.collection<EventDocument>(EVENTS);
   }
