@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { classifyHttpResponse, classifyTransportError } from '@herald/error-classification';
 import type { ProviderExchange } from '@herald/messages';
-import { redactExchange } from '@herald/redaction';
+import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { SendResult } from './provider';
 
 export interface HttpCall {
@@ -59,7 +59,10 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
     if (verdict.ok) return { ok: true, status: response.statusCode, headers, body, log: exchange };
     return { ok: false, error: verdict.error, retryAfterMs: verdict.retryAfterMs, log: exchange };
   } catch (error) {
-    return { ok: false, error: classifyTransportError(error), log: log(null) };
+    // Error texts can quote what was sent; they go into events like the rest of the exchange.
+    const classified = classifyTransportError(error);
+    const message = redactKnownSecrets(classified.message, options.secrets);
+    return { ok: false, error: { ...classified, message }, log: log(null) };
   }
 }
 
