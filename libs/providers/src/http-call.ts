@@ -1,8 +1,12 @@
 import { Agent, request } from 'undici';
-import { classifyHttpResponse, classifyTransportError } from '@herald/error-classification';
+import {
+  classifyHttpResponse,
+  classifyTransportError,
+  type HttpClassification,
+} from '@herald/error-classification';
 import type { ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
-import type { SendResult } from './provider';
+import type { Failure } from './provider';
 
 export interface HttpCall {
   method: string;
@@ -11,11 +15,22 @@ export interface HttpCall {
   body: string | null;
 }
 
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface HttpCallOptions {
   timeoutMs: number;
   /** Credentials this provider was configured with: removed from the log wherever they appear. */
-  secrets: string[];
+  secrets: readonly string[];
   extraRetryableStatuses?: number[];
+  /**
+   * The provider's own reading of an answer (an error code in the body, `ok:false` in a 200…).
+   * Null falls back to the generic HTTP-status classification.
+   */
+  classify?: (response: HttpResponse) => HttpClassification | null;
 }
 
 export type HttpOutcome =
@@ -26,7 +41,7 @@ export type HttpOutcome =
       body: string;
       log: ProviderExchange;
     }
-  | Extract<SendResult, { ok: false }>;
+  | Failure;
 
 /** Keep-alive connections shared by every adapter: providers are called at high rates. */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1 });
@@ -53,9 +68,11 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
     const body = await response.body.text();
     const headers = flattenHeaders(response.headers);
     const exchange = log({ status: response.statusCode, headers, body });
-    const verdict = classifyHttpResponse(response.statusCode, headers, {
-      extraRetryableStatuses: options.extraRetryableStatuses,
-    });
+    const verdict =
+      options.classify?.({ status: response.statusCode, headers, body }) ??
+      classifyHttpResponse(response.statusCode, headers, {
+        extraRetryableStatuses: options.extraRetryableStatuses,
+      });
     if (verdict.ok) return { ok: true, status: response.statusCode, headers, body, log: exchange };
     return { ok: false, error: verdict.error, retryAfterMs: verdict.retryAfterMs, log: exchange };
   } catch (error) {
