@@ -9,6 +9,7 @@ import { TOPICS } from '@herald/topics';
 import { Herald, ms } from '../support/herald';
 import { REPO_ROOT, testEnv } from '../support/servers';
 import { builtEntry } from '../support/services';
+import { readWholeTopic } from '../support/topics';
 import { waitFor } from '../support/wait';
 
 /** 30 minutes of knock's schedule take 18 s. */
@@ -296,12 +297,4 @@ async function readDeadLetters(kafka: Kafka, key: string) {
     }
   });
   return found.sort((a, b) => Number(a.offset) - Number(b.offset));
-}
-
-async function readWholeTopic(kafka: Kafka, topic: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  await readToEnd(kafka, topic, async (messages) => {
-    for (const message of messages) if (message.value) chunks.push(message.value);
-  });
-  return Buffer.concat(chunks);
 }

@@ -113,6 +113,25 @@ describe('provider simulator', () => {
     ]);
   });
 
+  it('error-<code>-<n> on a webhook: a numeric code is a status, a name is a 400', async () => {
+    const numeric = `/hooks/error-502-1/${unique()}`;
+    expect((await call(numeric)).status).toBe(502);
+    expect((await call(numeric)).status).toBe(200);
+    const named = await call(`/hooks/error-quota_gone-1/${unique()}`);
+    expect(named.status).toBe(400);
+    expect(named.body).toEqual({
+      ok: false,
+      error: { status: 400, code: 'quota_gone', message: expect.any(String) },
+    });
+  });
+
+  it('records webhooks without a recipient', async () => {
+    const path = `/hooks/ok/${unique()}`;
+    await call(path);
+    const [request] = await recorded(`path=${encodeURIComponent(path)}`);
+    expect(request?.recipient).toBeNull();
+  });
+
   it('counts attempts per full path', async () => {
     const a = `/hooks/fail-500-1/${unique()}`;
     const b = `/hooks/fail-500-1/${unique()}`;

@@ -1,10 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ServiceName } from '@herald/config';
-import type { ApiEvent, ApiLog, ApiMessage } from '@herald/read-model';
+import type { ApiEvent, ApiFeedItem as FeedItem, ApiLog, ApiMessage } from '@herald/read-model';
 import {
   createSimulator,
   type RecordedRequest,
   type Simulator,
 } from '../../apps/provider-sim/src/simulator';
+import { simulatorProviderEnv } from '../../apps/provider-sim/src/provider-env';
 import { startService, stopService, waitUntilReady, type RunningService } from './services';
 import { waitFor } from './wait';
 
@@ -20,14 +24,26 @@ export class Herald {
     readonly sim: Simulator,
     readonly services: RunningService[],
     private readonly env: Record<string, string>,
+    /** Every credential the providers were configured with, to search for leaks. */
+    readonly secrets: readonly string[],
   ) {}
 
+  /**
+   * Every provider is configured against the simulator, the way a user configures real ones
+   * (HERALD_* variables, key files), with fresh throwaway credentials.
+   */
   static async start(env: Record<string, string>, extra: ServiceName[] = []): Promise<Herald> {
-    const sim = createSimulator();
-    await sim.listen(0, '127.0.0.1');
+    const sim = createSimulator({ apnsPort: 0, smtpPort: 0 });
+    const { url, apnsUrl, smtpUrl } = await sim.listen(0, '127.0.0.1');
+    if (!apnsUrl || !smtpUrl) throw new Error('the simulator did not open its APNs and SMTP ports');
+    const providers = simulatorProviderEnv(
+      { http: url, apns: apnsUrl, smtp: smtpUrl },
+      mkdtempSync(join(tmpdir(), 'herald-sim-credentials-')),
+    );
+    const fullEnv = { ...providers.env, ...env };
     const names: ServiceName[] = ['ingest', 'sender', 'projector', ...extra];
-    const services = await Promise.all(names.map((name) => startService(name, env)));
-    const herald = new Herald(sim, services, env);
+    const services = await Promise.all(names.map((name) => startService(name, fullEnv)));
+    const herald = new Herald(sim, services, fullEnv, providers.secrets);
     await Promise.all(services.map((service) => waitUntilReady(service)));
     return herald;
   }
@@ -79,6 +95,31 @@ export class Herald {
     });
     if (response.status !== 202)
       throw new Error(`POST answered ${response.status}: ${JSON.stringify(response.body)}`);
+  }
+
+  /** Scripts the simulator's answers for one recipient (see the simulator's README section). */
+  async script(recipient: string, scripts: { send?: string; status?: string; check?: string }) {
+    const response = await fetch(
+      `${this.sim.url()}/_sim/recipients/${encodeURIComponent(recipient)}`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(scripts),
+      },
+    );
+    if (response.status !== 200) {
+      throw new Error(
+        `scripting ${recipient} answered ${response.status}: ${await response.text()}`,
+      );
+    }
+  }
+
+  async feed(
+    recipient: string,
+    query = '',
+  ): Promise<{ items: FeedItem[]; nextCursor: string | null }> {
+    const path = `/v1/recipients/${encodeURIComponent(recipient)}/feed${query}`;
+    return (await this.api<{ items: FeedItem[]; nextCursor: string | null }>(path)).body;
   }
 
   async api<T>(path: string): Promise<{ status: number; body: T }> {

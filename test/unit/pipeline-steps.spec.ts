@@ -5,11 +5,14 @@ import {
   parseMessageRequest,
   type DeliveryTask,
 } from '@herald/pipeline';
-import { createProviders, type SendResult } from '@herald/providers';
+import { ProviderRegistry, WebhookProvider, type SendResult } from '@herald/providers';
 import { BUILT_IN_POLICIES, PolicyRegistry } from '@herald/retry-policy';
 
 const now = 1_800_000_000_000;
-const providers = createProviders({ webhook: { timeoutMs: 1000, headers: {} } });
+const providers = new ProviderRegistry(
+  [new WebhookProvider({ timeoutMs: 1000, headers: {} })],
+  ['twilio'],
+);
 const policies = PolicyRegistry.withBuiltIns();
 
 const request = (overrides: Partial<MessageRequested> = {}): MessageRequested => ({
@@ -57,6 +60,11 @@ describe('ingestRequest', () => {
   it.each([
     [{ provider: 'pigeon' }, 'unknown_provider', /provider: unknown provider 'pigeon'/],
     [{ channel: 'sms' as const }, 'unknown_provider', /does not serve channel 'sms'/],
+    [
+      { channel: 'sms' as const, provider: 'twilio', recipient: '+14155550123' },
+      'unknown_provider',
+      /provider 'twilio' is not configured/,
+    ],
     [{ recipient: 'not a url' }, 'invalid_recipient', /recipient: must be an http\(s\) URL/],
     [{ retryPolicy: 'eager' }, 'unknown_retry_policy', /retryPolicy: unknown policy 'eager'/],
   ])('rejects %j as not_sent with %s', (overrides, code, message) => {
@@ -103,6 +111,7 @@ describe('afterAttempt', () => {
     startedAt: now,
     now: now + 5,
     timeScale: 1,
+    checksStatus: false,
     random: () => 1,
   };
 
@@ -120,6 +129,27 @@ describe('afterAttempt', () => {
       attempt: 1,
       maxAttempts: 9,
     });
+  });
+
+  it('starts status checks after a sent the provider can report on', () => {
+    const accepted: SendResult = { ok: true, status: 'sent', providerMessageId: 'SM1', log };
+    const outcome = afterAttempt(task, accepted, { ...deps, checksStatus: true });
+    expect(outcome.event).toMatchObject({ type: 'sent', providerMessageId: 'SM1' });
+    expect(outcome.statusCheck).toMatchObject({
+      messageId: task.messageId,
+      providerMessageId: 'SM1',
+      attempt: 1,
+      sentAt: now + 5,
+      dueAt: now + 5,
+      nextSeq: 3,
+    });
+    // No check without a provider id to ask about, nor for a provider that cannot answer.
+    const anonymous = { ...accepted, providerMessageId: null };
+    expect(afterAttempt(task, anonymous, { ...deps, checksStatus: true }).statusCheck).toBeNull();
+    expect(afterAttempt(task, accepted, deps).statusCheck).toBeNull();
+    // Nor when the policy does not poll (the webhook policy has no status-check schedule).
+    const webhook = { ...deps, checksStatus: true, policy: BUILT_IN_POLICIES.webhook };
+    expect(afterAttempt(task, accepted, webhook).statusCheck).toBeNull();
   });
 
   it('schedules the next attempt by the policy on a retryable failure', () => {

@@ -29,18 +29,35 @@ describe('parseScript', () => {
     ['retry-after-0-4', { kind: 'retry-after', seconds: 0, count: 4 }],
     ['reset-2', { kind: 'reset', count: 2 }],
     ['hang-1', { kind: 'hang', count: 1 }],
+    ['error-channel_not_found-1', { kind: 'error', code: 'channel_not_found', count: 1 }],
+    ['error-UNREGISTERED-2', { kind: 'error', code: 'UNREGISTERED', count: 2 }],
+    ['error-BadDeviceToken-1', { kind: 'error', code: 'BadDeviceToken', count: 1 }],
+    ['error-21211-3', { kind: 'error', code: '21211', count: 3 }],
+    ['error-451-0', { kind: 'error', code: '451', count: 0 }],
   ])('reads %s', (text, script) => {
     expect(parseScript(text)).toEqual({ ok: true, script });
   });
 
-  it.each(['', 'OK', 'okay', 'fail-503', 'fail-503-', 'fail--1-2', 'fail-abc-1', 'always', 'hang'])(
-    'names the unknown script %p',
-    (text) => {
-      const result = parseScript(text);
-      expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.error).toContain(`unknown script "${text}"`);
-    },
-  );
+  it.each([
+    '',
+    'OK',
+    'okay',
+    'fail-503',
+    'fail-503-',
+    'fail--1-2',
+    'fail-abc-1',
+    'always',
+    'hang',
+    'error-1',
+    'error--1',
+    'error-bad-code-1',
+    'error-no.dots-1',
+    'error-code',
+  ])('names the unknown script %p', (text) => {
+    const result = parseScript(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain(`unknown script "${text}"`);
+  });
 
   it.each(['fail-99-1', 'fail-600-1', 'always-199', 'always-1000'])(
     'rejects the out-of-range status in %s',
@@ -57,6 +74,18 @@ describe('parseScript', () => {
   it('rejects counts too large to mean anything', () => {
     expect(parseScript('hang-99999999999999999999').ok).toBe(false);
     expect(parseScript('reset-2000000000').ok).toBe(false);
+  });
+
+  it('lists error-<code>-<n> among the expected scripts', () => {
+    const result = parseScript('nope');
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toContain('error-<code>-<n>');
+  });
+
+  it('rejects error codes too long to be a provider code', () => {
+    expect(parseScript(`error-${'x'.repeat(64)}-1`).ok).toBe(true);
+    const result = parseScript(`error-${'x'.repeat(65)}-1`);
+    expect(result).toEqual({ ok: false, error: expect.stringContaining('at most 64') });
   });
 
   it('rejects a Retry-After of more than a week', () => {
@@ -89,6 +118,14 @@ describe('decide', () => {
   it('reset-<n> and hang-<n> misbehave for the first n, then succeed', () => {
     expect(outcomes('reset-1', 2)).toEqual(['reset', '200']);
     expect(outcomes('hang-2', 3)).toEqual(['hang', 'hang', '200']);
+  });
+
+  it('error-<code>-<n> names the provider error for the first n, then succeeds', () => {
+    const script = parsed('error-channel_not_found-2');
+    expect(decide(script, 1)).toEqual({ action: 'named-error', code: 'channel_not_found' });
+    expect(decide(script, 2)).toEqual({ action: 'named-error', code: 'channel_not_found' });
+    expect(decide(script, 3)).toEqual({ action: 'succeed' });
+    expect(outcomeOf(decide(script, 1))).toBe('channel_not_found');
   });
 
   it('labels success with the route status', () => {

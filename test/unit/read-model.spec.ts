@@ -62,6 +62,7 @@ function timeline(...steps: Partial<MessageEvent>[]): MessageEvent[] {
     error: null,
     log: null,
     message: null,
+    providerMessageId: null,
     ...step,
   }));
 }
@@ -86,7 +87,7 @@ const retriedThenSent = timeline(
     log: { ...LOG, response: null },
     nextAttemptAt: T0 + 90 * SECOND,
   },
-  { type: 'sent', status: 'sent', attempt: 3, log: LOG },
+  { type: 'sent', status: 'sent', attempt: 3, log: LOG, providerMessageId: 'sg-1' },
 );
 
 const fold = (events: MessageEvent[]): MessageDocument => {
@@ -110,6 +111,7 @@ describe('read model: folding timelines', () => {
         { name: 'campaign', value: 'welcome' },
         { name: 'utm.source', value: 'app' },
       ],
+      providerMessageId: 'sg-1',
       attempts: 3,
       maxAttempts: 9,
       statusChecks: 0,
@@ -349,6 +351,7 @@ describe('read model: API shapes', () => {
       recipient: 'ada@example.com',
       retryPolicy: null,
       metadata: { campaign: 'welcome', 'utm.source': 'app' },
+      providerMessageId: 'sg-1',
       attempts: 3,
       maxAttempts: 9,
       statusChecks: 0,
@@ -379,6 +382,7 @@ describe('read model: API shapes', () => {
       maxAttempts: null,
       occurredAt: '2025-01-02T03:04:06.000Z',
       nextAttemptAt: '2025-01-02T03:04:35.000Z',
+      providerMessageId: null,
       error: ERROR_503,
     });
   });

@@ -77,6 +77,9 @@ describe('Avro schemas', () => {
       field(load('message-event'), 'message').type as [null, { fields: Field[] }]
     )[1];
     expect(field(summary, 'channel').type).toEqual(requested);
+    for (const task of ['delivery-task', 'status-check-task']) {
+      expect(field(load(task), 'channel').type).toEqual(requested);
+    }
   });
 
   it('round-trips a MessageEvent with an error and a provider log', () => {
@@ -99,6 +102,7 @@ describe('Avro schemas', () => {
         durationMs: 12,
       },
       message: null,
+      providerMessageId: 'SM0123',
     };
     expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
   });

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
 import { DocsController, HeraldPlatformModule } from '@herald/platform';
+import { FeedController } from './feed.controller';
 import { ProjectorService } from './projector.service';
 import { ReadModelStore } from './read-model-store';
 import { ReadApiController } from './read-api.controller';
@@ -12,7 +13,7 @@ export class ProjectorModule {
     return {
       module: ProjectorModule,
       imports: [HeraldPlatformModule.forConfig(config)],
-      controllers: [ReadApiController, DocsController],
+      controllers: [ReadApiController, FeedController, DocsController],
       providers: [ReadModelStore, ProjectorService],
     };
   }

@@ -5,9 +5,12 @@ import type { MessageEvent } from '@herald/messages';
 import { MONGO_DB } from '@herald/platform';
 import {
   applyEvent,
+  FEED_COLLECTION,
+  FEED_INDEXES,
   MESSAGE_INDEXES,
   toEventDocument,
   type EventDocument,
+  type FeedDocument,
   type MessageDocument,
 } from '@herald/read-model';
 
@@ -25,15 +28,19 @@ export const EVENTS = 'events';
 export class ReadModelStore {
   readonly messages: Collection<MessageDocument>;
   readonly events: Collection<EventDocument>;
+  /** Written by the in_app provider (sender), read here; not a projection, never rebuilt. */
+  readonly feed: Collection<FeedDocument>;
   private readonly limit = pLimit(64);
 
   constructor(@Inject(MONGO_DB) db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
     this.events = db.collection<EventDocument>(EVENTS);
+    this.feed = db.collection<FeedDocument>(FEED_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
     for (const { name, key } of MESSAGE_INDEXES) await this.messages.createIndex(key, { name });
+    for (const { name, key } of FEED_INDEXES) await this.feed.createIndex(key, { name });
   }
 
   /** Applies events in their order per message; messages are independent and go in parallel. */

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_MESSAGES } from './message-store';
 import { MAX_LATENCY_MS } from './scripts';
 import { createSimulator, DEFAULT_MAX_RECORDED } from './simulator';
 
@@ -22,9 +23,12 @@ function boolFromEnv(name: string): boolean {
 
 function readConfig(): {
   port: number;
+  apnsPort: number;
+  smtpPort: number;
   host: string;
   latencyMs: number;
   maxRecorded: number;
+  maxMessages: number;
   logRequests: boolean;
 } {
   const host = (process.env.PROVIDER_SIM_HOST ?? '').trim() || '127.0.0.1';
@@ -32,9 +36,12 @@ function readConfig(): {
   return {
     // 0 is allowed so tests and scripts can ask the OS for a free port.
     port: intFromEnv('PROVIDER_SIM_PORT', 4010, 0, 65535),
+    apnsPort: intFromEnv('PROVIDER_SIM_APNS_PORT', 4011, 0, 65535),
+    smtpPort: intFromEnv('PROVIDER_SIM_SMTP_PORT', 2525, 0, 65535),
     host,
     latencyMs: intFromEnv('PROVIDER_SIM_LATENCY_MS', 0, 0, MAX_LATENCY_MS),
     maxRecorded: intFromEnv('PROVIDER_SIM_MAX_RECORDED', DEFAULT_MAX_RECORDED, 0, 10_000_000),
+    maxMessages: intFromEnv('PROVIDER_SIM_MAX_MESSAGES', DEFAULT_MAX_MESSAGES, 0, 10_000_000),
     logRequests: boolFromEnv('PROVIDER_SIM_LOG_REQUESTS'),
   };
 }
@@ -54,17 +61,21 @@ async function main(): Promise<void> {
   const simulator = createSimulator({
     latencyMs: config.latencyMs,
     maxRecorded: config.maxRecorded,
+    maxMessages: config.maxMessages,
+    apnsPort: config.apnsPort,
+    smtpPort: config.smtpPort,
     log: config.logRequests ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
-  let url: string;
+  let addresses: Awaited<ReturnType<typeof simulator.listen>>;
   try {
-    ({ url } = await simulator.listen(config.port, config.host));
+    addresses = await simulator.listen(config.port, config.host);
   } catch (error) {
     process.stderr.write(`herald-provider-sim: cannot listen: ${(error as Error).message}\n`);
     process.exit(1);
   }
   process.stdout.write(
-    `herald-provider-sim: listening on ${url} (latency ${config.latencyMs} ms, ` +
+    `herald-provider-sim: listening on ${addresses.url}, APNs (h2c) on ${addresses.apnsUrl ?? '-'}, ` +
+      `SMTP on ${addresses.smtpUrl ?? '-'} (latency ${config.latencyMs} ms, ` +
       `recording up to ${config.maxRecorded} requests)\n`,
   );
 

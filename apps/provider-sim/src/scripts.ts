@@ -1,14 +1,17 @@
 /**
- * Failure scripts: a tiny language that tells the simulator how to answer the k-th request on
- * a path. Pure (no I/O, no clock, no randomness) so the grammar and the decisions can be tested
- * without a server, and so every provider route added later shares the same failure modes.
+ * Failure scripts: a tiny language that tells the simulator how to answer the k-th request for
+ * a recipient (or, for webhooks, on a path). Pure (no I/O, no clock, no randomness) so the
+ * grammar and the decisions can be tested without a server, and so every provider shares the
+ * same failure modes.
  *
- *   ok                          200
- *   fail-<status>-<n>           the first n requests answer <status>, then 200
+ *   ok                          success
+ *   fail-<status>-<n>           the first n requests answer <status>, then success
  *   always-<status>             every request answers <status>
- *   retry-after-<seconds>-<n>   the first n answer 429 with Retry-After: <seconds>, then 200
- *   reset-<n>                   the first n get a TCP reset and no response, then 200
- *   hang-<n>                    the first n are never answered, then 200
+ *   retry-after-<seconds>-<n>   the first n answer 429 with Retry-After: <seconds>, then success
+ *   reset-<n>                   the first n get a connection/stream reset and no response
+ *   hang-<n>                    the first n are never answered
+ *   error-<code>-<n>            the first n get the provider's own named error <code> (a Slack
+ *                               error string, FCM errorCode, APNs reason, Twilio code, SMTP code)
  */
 
 export type Script =
@@ -17,13 +20,15 @@ export type Script =
   | { kind: 'always'; status: number }
   | { kind: 'retry-after'; seconds: number; count: number }
   | { kind: 'reset'; count: number }
-  | { kind: 'hang'; count: number };
+  | { kind: 'hang'; count: number }
+  | { kind: 'error'; code: string; count: number };
 
 export type ParseResult = { ok: true; script: Script } | { ok: false; error: string };
 
 export type Decision =
   | { action: 'succeed' }
   | { action: 'error'; status: number; retryAfterSeconds?: number }
+  | { action: 'named-error'; code: string }
   | { action: 'reset' }
   | { action: 'hang' };
 
@@ -35,6 +40,8 @@ export const MAX_SCRIPT_STATUS = 599;
 // turned into an imprecise float.
 const MAX_COUNT = 1_000_000_000;
 const MAX_RETRY_AFTER_SECONDS = 86_400 * 7;
+// Longer than any real provider code; a limit keeps a pasted-in paragraph from becoming one.
+const MAX_ERROR_CODE_LENGTH = 64;
 
 /** Latency a request may ask for; an hour is far beyond any client timeout worth testing. */
 export const MAX_LATENCY_MS = 3_600_000;
@@ -67,6 +74,20 @@ const PATTERNS: ReadonlyArray<{ re: RegExp; build: (m: RegExpExecArray) => Parse
   {
     re: /^hang-(\d+)$/,
     build: (m) => withCount(m[1], (count) => ({ kind: 'hang', count })),
+  },
+  {
+    // The code cannot contain '-', so the last '-<digits>' is unambiguously the count.
+    re: /^error-([A-Za-z0-9_]+)-(\d+)$/,
+    build: (m) => {
+      const code = m[1] ?? '';
+      if (code.length > MAX_ERROR_CODE_LENGTH) {
+        return {
+          ok: false,
+          error: `error code must be at most ${MAX_ERROR_CODE_LENGTH} characters`,
+        };
+      }
+      return withCount(m[2], (count) => ({ kind: 'error', code, count }));
+    },
   },
 ];
 
@@ -111,11 +132,11 @@ export function parseScript(text: string): ParseResult {
     ok: false,
     error:
       `unknown script "${text}"; expected ok, fail-<status>-<n>, always-<status>, ` +
-      'retry-after-<seconds>-<n>, reset-<n> or hang-<n>',
+      'retry-after-<seconds>-<n>, reset-<n>, hang-<n> or error-<code>-<n>',
   };
 }
 
-/** What to do with the attempt-th (1-based) request on a path running this script. */
+/** What to do with the attempt-th (1-based) request for a recipient running this script. */
 export function decide(script: Script, attempt: number): Decision {
   switch (script.kind) {
     case 'ok':
@@ -134,6 +155,10 @@ export function decide(script: Script, attempt: number): Decision {
       return attempt <= script.count ? { action: 'reset' } : { action: 'succeed' };
     case 'hang':
       return attempt <= script.count ? { action: 'hang' } : { action: 'succeed' };
+    case 'error':
+      return attempt <= script.count
+        ? { action: 'named-error', code: script.code }
+        : { action: 'succeed' };
   }
 }
 
@@ -144,6 +169,9 @@ export function outcomeOf(decision: Decision, successStatus = 200): string {
       return String(successStatus);
     case 'error':
       return String(decision.status);
+    case 'named-error':
+      // Only a fallback: the recording normally carries the status the provider answered with.
+      return decision.code;
     case 'reset':
       return 'reset';
     case 'hang':

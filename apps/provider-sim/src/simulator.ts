@@ -1,101 +1,90 @@
-import { randomUUID } from 'node:crypto';
 import http, {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import { type Socket } from 'node:net';
-import { decide, hookScriptOf, outcomeOf, parseLatency, parseScript } from './scripts';
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
+import { type Server, type Socket } from 'node:net';
+import { type Readable } from 'node:stream';
+import { Counters, Ring } from './bounded';
+import { createControl, DEFAULT_STATS_LIMIT } from './control';
+import { DEFAULT_MAX_MESSAGES, MessageStore } from './message-store';
+import { apnsError, apnsRoute } from './providers/apns';
+import { fcmRoutes } from './providers/fcm';
+import { sendgridRoutes } from './providers/sendgrid';
+import { slackRoutes } from './providers/slack';
+import { twilioRoutes } from './providers/twilio';
+import { webhookRoute } from './providers/webhook';
+import {
+  inlineScriptsOf,
+  parseRegistration,
+  RecipientRegistry,
+  type InlineScripts,
+  type Named,
+} from './recipients';
+import { payloadOf, send, simError } from './respond';
+import {
+  createRequestInput,
+  type ProviderRequest,
+  type ProviderRoute,
+  type RecordedRequest,
+  type SimResponse,
+} from './route';
+import {
+  decide,
+  MAX_SCRIPT_STATUS,
+  MIN_SCRIPT_STATUS,
+  outcomeOf,
+  parseLatency,
+  parseScript,
+  type Script,
+} from './scripts';
+import { createSmtpListener, type SmtpListener } from './smtp';
+import { DEFAULT_STATUS_SCRIPT, parseStatusScript, type StatusScript } from './status-scripts';
+
+export type {
+  ErrorDetail,
+  ProviderRequest,
+  ProviderRoute,
+  RecordedRequest,
+  RequestInput,
+  SimResponse,
+} from './route';
+export { webhookRoute } from './providers/webhook';
 
 /**
- * A stand-in for the providers Herald calls. Plain node:http rather than a framework because
- * benchmarks push thousands of requests a second through it and it must stay out of their way.
+ * A stand-in for the providers Herald calls: webhooks, SendGrid, Twilio, Slack, FCM (HTTP/1.1
+ * port), APNs (HTTP/2 cleartext port) and SMTP (its own port). This file is the shared engine:
+ * script choice, latency, attempt counters and recordings; providers/*.ts hold each API's
+ * paths and answers. Plain node:http/http2 rather than a framework because benchmarks push
+ * thousands of requests a second through it and it must stay out of their way.
  */
 
 export const BODY_RECORD_LIMIT = 4096;
+// Routes read recipients out of bodies; an HTML email can be far larger than what is recorded.
+export const BODY_PARSE_LIMIT = 256 * 1024;
 export const DEFAULT_MAX_RECORDED = 100_000;
 export const DEFAULT_MAX_PATHS = 1_000_000;
-const DEFAULT_STATS_LIMIT = 1000;
-const MAX_STATS_LIMIT = 100_000;
-
-export interface RecordedRequest {
-  path: string;
-  method: string;
-  /** ms since the epoch, taken when the request arrived (before its body was read). */
-  receivedAt: number;
-  /** Lower-case names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  /** utf-8, cut at BODY_RECORD_LIMIT bytes. */
-  body: string;
-  bodyBytes: number;
-  /** 1-based count of requests received on this path since the last reset. */
-  attempt: number;
-  /** The script that applied (the X-Sim-Script header wins over the path). */
-  script: string;
-  /** The HTTP status as a string ('200', '503'…), or 'reset', 'hang', 'aborted'. */
-  outcome: string;
-}
-
-export interface SimResponse {
-  status: number;
-  headers?: Record<string, string>;
-  /** Serialised as JSON; omitted for statuses that carry no body. */
-  body?: unknown;
-}
-
-/** What a provider route sees of a request once its body has been read. */
-export interface ProviderRequest {
-  path: string;
-  query: URLSearchParams;
-  method: string;
-  headers: IncomingHttpHeaders;
-  /** The first BODY_RECORD_LIMIT bytes as utf-8: enough for any request a route inspects. */
-  body: string;
-  attempt: number;
-}
-
-/**
- * One simulated provider API. Every route shares scripting, latency and recording; a route only
- * says which paths it owns, which script a path asks for, and what its answers look like, so
- * SendGrid, Twilio, Slack, FCM or APNs can be added as one more entry in the table.
- */
-export interface ProviderRoute {
-  name: string;
-  methods: readonly string[];
-  /**
-   * undefined when the path is not this route's; otherwise the script the path names, or
-   * undefined for routes whose paths carry none (they run `ok` unless X-Sim-Script says else).
-   */
-  match(path: string): { script: string | undefined } | undefined;
-  success(request: ProviderRequest): SimResponse;
-  error(status: number, code: string, message: string): SimResponse;
-}
-
-/** `POST /hooks/<script>/<anything...>`: a generic webhook receiver. */
-export const webhookRoute: ProviderRoute = {
-  name: 'webhook',
-  methods: ['POST'],
-  match: (path) => {
-    if (path !== '/hooks' && !path.startsWith('/hooks/')) return undefined;
-    // An empty script is reported as unknown rather than defaulting to ok, to surface typos.
-    return { script: hookScriptOf(path) ?? '' };
-  },
-  success: () => ({ status: 200, body: { ok: true, id: randomUUID() } }),
-  error: (status, code, message) => ({
-    status,
-    body: { ok: false, error: { status, code, message } },
-  }),
-};
 
 export interface SimulatorOptions {
   /** Delay before every answer unless a request overrides it. */
   latencyMs?: number;
   /** Recordings kept; the oldest are dropped first. 0 turns recording off. */
   maxRecorded?: number;
-  /** Paths whose attempt counters are kept; the least recently used are forgotten first. */
+  /** Attempt counters kept (per path, and per route and recipient); least recently used go first. */
   maxPaths?: number;
-  /** Provider routes in addition to the webhook route, tried in order after it. */
+  /** Accepted Twilio/SendGrid messages remembered for status lookups; the oldest go first. */
+  maxMessages?: number;
+  /** Provider routes in addition to the built-in ones, tried after them. */
   routes?: readonly ProviderRoute[];
+  /** Port for the APNs HTTP/2 cleartext listener: 0 = any free port, undefined = none. */
+  apnsPort?: number;
+  /** Port for the SMTP listener: 0 = any free port, undefined = none. */
+  smtpPort?: number;
   /** Called with one line per provider request; off by default because it costs throughput. */
   log?: (line: string) => void;
 }
@@ -103,6 +92,7 @@ export interface SimulatorOptions {
 export interface RequestFilter {
   path?: string;
   prefix?: string;
+  recipient?: string;
   /** Only the most recent n matches. */
   limit?: number;
 }
@@ -112,121 +102,104 @@ export interface SimStats {
   total: number;
   /** Recordings currently held. */
   recorded: number;
-  /** Distinct paths with a live attempt counter. */
+  /** Distinct paths with a live counter. */
   paths: number;
+  /** Distinct (route, recipient) pairs with a live attempt counter. */
+  recipients: number;
   /** Requests per path (of the paths matching the prefix, at most `limit` of them). */
   byPath: Record<string, number>;
   /** True when byPath left paths out because of the limit. */
   truncated: boolean;
 }
 
+export interface SimAddresses {
+  host: string;
+  port: number;
+  /** e.g. http://127.0.0.1:4010 */
+  url: string;
+  /** e.g. http://127.0.0.1:4011, when an APNs port was configured. */
+  apnsUrl?: string;
+  /** e.g. smtp://127.0.0.1:2525, when an SMTP port was configured. */
+  smtpUrl?: string;
+}
+
+/** Script names per recipient, as `PUT /_sim/recipients/<r>` takes them. */
+export interface RecipientScripts {
+  send?: string | null;
+  status?: string | null;
+  check?: string | null;
+}
+
 export interface Simulator {
   server: http.Server;
-  listen(port?: number, host?: string): Promise<{ host: string; port: number; url: string }>;
+  listen(port?: number, host?: string): Promise<SimAddresses>;
   close(): Promise<void>;
   /** Base URL once listening, e.g. http://127.0.0.1:4010. */
   url(): string;
+  /** The APNs h2c base URL once listening; throws when no APNs port was configured. */
+  apnsUrl(): string;
+  /** The SMTP URL once listening; throws when no SMTP port was configured. */
+  smtpUrl(): string;
   requests(filter?: RequestFilter): RecordedRequest[];
   stats(filter?: { prefix?: string; limit?: number }): SimStats;
+  /** Like `PUT /_sim/recipients/<r>`; throws naming the bad field. */
+  register(recipient: string, scripts: RecipientScripts): void;
+  /** Forgets one recipient's registration, or all of them. */
+  unregister(recipient?: string): void;
+  /** Forgets recordings, counters, registrations and remembered messages. */
   reset(): void;
 }
 
-/** Fixed-capacity ring: recording must cost O(1) and bounded memory under benchmark load. */
-class Ring<T> {
-  private items: T[] = [];
-  private next = 0;
-
-  constructor(private readonly capacity: number) {}
-
-  push(item: T): void {
-    if (this.capacity === 0) return;
-    if (this.items.length < this.capacity) {
-      this.items.push(item);
-    } else {
-      this.items[this.next] = item;
-      this.next = (this.next + 1) % this.capacity;
-    }
-  }
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  /** Matching items, oldest first, without copying the whole ring for every query. */
-  select(wanted: (item: T) => boolean): T[] {
-    const out: T[] = [];
-    const n = this.items.length;
-    for (let i = 0; i < n; i += 1) {
-      const item = this.items[(this.next + i) % n] as T;
-      if (wanted(item)) out.push(item);
-    }
-    return out;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.next = 0;
-  }
+/** How an answer reaches the client; HTTP/1.1 and HTTP/2 differ only here. */
+interface Wire {
+  respond(response: SimResponse): void;
+  /** Drops the exchange without an answer: a TCP reset, or RST_STREAM on HTTP/2. */
+  reset(): void;
+  /** Runs once the exchange is over, answered or not. */
+  onClose(listener: () => void): void;
 }
 
-/** Per-path attempt counters, bounded so unique-path-per-message benchmarks cannot exhaust memory. */
-class Counters {
-  private readonly counts = new Map<string, number>();
+/** The request side both node:http and node:http2 (compat) give us. */
+type IncomingBody = Readable & { headers: IncomingHttpHeaders; complete: boolean };
 
-  constructor(private readonly capacity: number) {}
+const OK: Named<Script> = { name: 'ok', script: { kind: 'ok' } };
+const NO_INLINE: InlineScripts = {};
+const DEFAULT_STATUS: Named<StatusScript> = (() => {
+  const parsed = parseStatusScript(DEFAULT_STATUS_SCRIPT);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { name: DEFAULT_STATUS_SCRIPT, script: parsed.script };
+})();
 
-  increment(path: string): number {
-    const count = (this.counts.get(path) ?? 0) + 1;
-    // Re-inserting keeps Map order least-recently-used first, so eviction drops idle paths.
-    this.counts.delete(path);
-    this.counts.set(path, count);
-    if (this.counts.size > this.capacity) {
-      const oldest = this.counts.keys().next();
-      if (!oldest.done) this.counts.delete(oldest.value);
-    }
-    return count;
-  }
-
-  get size(): number {
-    return this.counts.size;
-  }
-
-  entries(): IterableIterator<[string, number]> {
-    return this.counts.entries();
-  }
-
-  clear(): void {
-    this.counts.clear();
-  }
+function http1Wire(req: IncomingMessage, res: ServerResponse): Wire {
+  return {
+    respond: (response) => send(res, response),
+    reset: () => resetSocket(req.socket),
+    onClose: (listener) => res.once('close', listener),
+  };
 }
 
-interface ControlRoute {
-  method: 'GET' | 'DELETE';
-  handle(query: URLSearchParams): SimResponse;
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
-
-function send(res: ServerResponse, response: SimResponse): void {
-  if (res.headersSent || res.destroyed) return;
-  const noBody = response.status === 204 || response.status === 304 || response.body === undefined;
-  const payload = noBody ? '' : JSON.stringify(response.body);
-  res.writeHead(response.status, {
-    ...JSON_HEADERS,
-    ...response.headers,
-    'content-length': String(Buffer.byteLength(payload)),
-  });
-  res.end(payload);
-}
-
-function simError(status: number, code: string, message: string): SimResponse {
-  return { status, body: { ok: false, error: { status, code, message } } };
+function http2Wire(req: Http2ServerRequest, res: Http2ServerResponse): Wire {
+  return {
+    respond: (response) => {
+      if (res.headersSent || res.stream.destroyed || res.stream.closed) return;
+      const { headers, payload } = payloadOf(response);
+      res.writeHead(response.status, headers);
+      res.end(payload);
+    },
+    reset: () => {
+      if (!req.stream.destroyed) req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    },
+    onClose: (listener) => res.once('close', listener),
+  };
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    // HTTP/2 pseudo-headers (:path, :method…) are the request line, not headers.
+    if (value !== undefined && !name.startsWith(':')) {
+      flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
   }
   return flat;
 }
@@ -252,12 +225,6 @@ function splitTarget(target: string): { path: string; query: URLSearchParams } |
     : { path: raw.slice(0, mark), query: new URLSearchParams(raw.slice(mark + 1)) };
 }
 
-function parseLimit(value: string | null, fallback: number, max: number): number | undefined {
-  if (value === null || value === '') return fallback;
-  if (!/^\d+$/.test(value)) return undefined;
-  return Math.min(Number(value), max);
-}
-
 function resetSocket(socket: Socket): void {
   try {
     // A real RST (ECONNRESET at the client), not a polite FIN that reads as an empty response.
@@ -267,26 +234,109 @@ function resetSocket(socket: Socket): void {
   }
 }
 
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/** `error-<code>-<n>` on a route without named errors: a numeric code is a status. */
+function fallbackNamedError(route: ProviderRoute, code: string, request: ProviderRequest) {
+  const status = /^\d{3}$/.test(code) ? Number(code) : undefined;
+  const known = status !== undefined && status >= MIN_SCRIPT_STATUS && status <= MAX_SCRIPT_STATUS;
+  return route.error(
+    known ? status : 400,
+    { code, message: `simulated error ${code}`, scripted: true },
+    request,
+  );
+}
+
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const globalLatencyMs = options.latencyMs ?? 0;
   const maxRecorded = options.maxRecorded ?? DEFAULT_MAX_RECORDED;
-  const routes: readonly ProviderRoute[] = [webhookRoute, ...(options.routes ?? [])];
+  const maxCounters = options.maxPaths ?? DEFAULT_MAX_PATHS;
+  const messages = new MessageStore(options.maxMessages ?? DEFAULT_MAX_MESSAGES);
+  const routes: readonly ProviderRoute[] = [
+    webhookRoute,
+    ...sendgridRoutes(messages),
+    ...twilioRoutes(messages),
+    ...slackRoutes(),
+    ...fcmRoutes(),
+    ...(options.routes ?? []),
+  ];
   const log = options.log;
   const recordings = new Ring<RecordedRequest>(maxRecorded);
-  const counters = new Counters(options.maxPaths ?? DEFAULT_MAX_PATHS);
+  const pathCounts = new Counters(maxCounters);
+  const sendAttempts = new Counters(maxCounters);
+  const checkAttempts = new Counters(maxCounters);
+  const registry = new RecipientRegistry();
   const pendingTimers = new Set<NodeJS.Timeout>();
   let total = 0;
   let boundUrl: string | undefined;
+  let boundApnsUrl: string | undefined;
+  let boundSmtpUrl: string | undefined;
+
+  const record = (request: RecordedRequest): void => {
+    if (maxRecorded > 0) recordings.push(request);
+    if (log) {
+      const { receivedAt, method, path, recipient, attempt, script, outcome } = request;
+      const who = recipient === null ? '' : ` ${recipient}`;
+      log(
+        `${new Date(receivedAt).toISOString()} ${method} ${path}${who} #${attempt} ${script} -> ${outcome}`,
+      );
+    }
+  };
+
+  /**
+   * The send script for a request: X-Sim-Script, then the recipient's registration (`check`
+   * for status lookups, `send` otherwise), then an inline prefix (sends only), then the path's.
+   */
+  const scriptFor = (
+    kind: 'send' | 'check',
+    recipient: string | undefined,
+    inline: InlineScripts,
+    override: string | undefined,
+    pathScript: string | undefined,
+  ): Named<Script> | { name: string; error: string } => {
+    if (override === undefined && recipient !== undefined) {
+      const registered = registry.get(recipient);
+      const found = kind === 'check' ? registered?.check : (registered?.send ?? inline.send);
+      if (found) return found;
+    }
+    const name = override ?? pathScript ?? 'ok';
+    if (name === 'ok') return OK;
+    const parsed = parseScript(name);
+    return parsed.ok ? { name, script: parsed.script } : { name, error: parsed.error };
+  };
+
+  const statusScriptFor = (
+    recipient: string | undefined,
+    inline: InlineScripts,
+  ): Named<StatusScript> =>
+    (recipient === undefined ? undefined : registry.get(recipient)?.status) ??
+    inline.status ??
+    DEFAULT_STATUS;
+
+  const inlineOf = (recipient: string | undefined): InlineScripts =>
+    recipient !== undefined && recipient.includes('+') ? inlineScriptsOf(recipient) : NO_INLINE;
 
   const requests = (filter: RequestFilter = {}): RecordedRequest[] => {
-    const { path, prefix, limit } = filter;
-    const all = recordings.select(
-      path !== undefined
-        ? (r) => r.path === path
-        : prefix !== undefined
-          ? (r) => r.path.startsWith(prefix)
-          : () => true,
-    );
+    const { path, prefix, recipient, limit } = filter;
+    const all =
+      path === undefined && prefix === undefined && recipient === undefined
+        ? recordings.select(() => true)
+        : recordings.select(
+            (r) =>
+              (path === undefined || r.path === path) &&
+              (prefix === undefined || r.path.startsWith(prefix)) &&
+              (recipient === undefined || r.recipient === recipient),
+          );
     return limit !== undefined && all.length > limit ? all.slice(all.length - limit) : all;
   };
 
@@ -295,7 +345,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const byPath: Record<string, number> = {};
     let listed = 0;
     let truncated = false;
-    for (const [path, count] of counters.entries()) {
+    for (const [path, count] of pathCounts.entries()) {
       if (filter.prefix !== undefined && !path.startsWith(filter.prefix)) continue;
       if (listed >= limit) {
         truncated = true;
@@ -304,143 +354,93 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       byPath[path] = count;
       listed += 1;
     }
-    return { total, recorded: recordings.size, paths: counters.size, byPath, truncated };
+    return {
+      total,
+      recorded: recordings.size,
+      paths: pathCounts.size,
+      recipients: sendAttempts.size + checkAttempts.size,
+      byPath,
+      truncated,
+    };
   };
 
   const reset = (): void => {
     recordings.clear();
-    counters.clear();
+    pathCounts.clear();
+    sendAttempts.clear();
+    checkAttempts.clear();
+    registry.clear();
+    messages.clear();
     total = 0;
   };
 
-  const control = new Map<string, ControlRoute[]>([
-    ['/health/live', [{ method: 'GET', handle: () => ({ status: 200, body: { status: 'ok' } }) }]],
-    ['/health/ready', [{ method: 'GET', handle: () => ({ status: 200, body: { status: 'ok' } }) }]],
-    [
-      '/_sim/requests',
-      [
-        {
-          method: 'GET',
-          handle: (query) => {
-            const limit = parseLimit(query.get('limit'), Number.MAX_SAFE_INTEGER, Infinity);
-            if (limit === undefined)
-              return simError(400, 'invalid_limit', 'limit must be a number');
-            const path = query.get('path') ?? undefined;
-            const prefix = query.get('prefix') ?? undefined;
-            return { status: 200, body: { requests: requests({ path, prefix, limit }) } };
-          },
-        },
-        {
-          method: 'DELETE',
-          handle: () => {
-            reset();
-            return { status: 200, body: { ok: true } };
-          },
-        },
-      ],
-    ],
-    [
-      '/_sim/stats',
-      [
-        {
-          method: 'GET',
-          handle: (query) => {
-            const limit = parseLimit(query.get('limit'), DEFAULT_STATS_LIMIT, MAX_STATS_LIMIT);
-            if (limit === undefined)
-              return simError(400, 'invalid_limit', 'limit must be a number');
-            return {
-              status: 200,
-              body: stats({ prefix: query.get('prefix') ?? undefined, limit }),
-            };
-          },
-        },
-      ],
-    ],
-  ]);
-
-  const handleControl = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    handlers: ControlRoute[],
-    query: URLSearchParams,
-  ): void => {
-    req.resume();
-    // HEAD is answered like GET; node leaves the body out.
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const handler = handlers.find((h) => h.method === method);
-    if (!handler) {
-      const allow = handlers.map((h) => h.method).join(', ');
-      send(res, {
-        ...simError(405, 'method_not_allowed', `use ${allow}`),
-        headers: { allow },
-      });
-      return;
-    }
-    send(res, handler.handle(query));
+  const register = (recipient: string, scripts: RecipientScripts): void => {
+    const parsed = parseRegistration(scripts);
+    if (!parsed.ok) throw new Error(parsed.error);
+    registry.set(recipient, parsed.registration);
   };
 
+  const control = createControl({ requests, stats, reset, registry });
+
   const handleProvider = (
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: IncomingBody,
+    wire: Wire,
     route: ProviderRoute,
     pathScript: string | undefined,
     path: string,
     query: URLSearchParams,
+    method: string,
     receivedAt: number,
   ): void => {
-    const method = req.method ?? '';
     if (!route.methods.includes(method)) {
       req.resume();
       const allow = route.methods.join(', ');
-      send(res, {
-        ...route.error(405, 'method_not_allowed', `${route.name} accepts ${allow}`),
-        headers: { allow },
+      const answer = route.error(405, {
+        code: 'method_not_allowed',
+        message: `${route.name} accepts ${allow}`,
+        scripted: false,
       });
+      wire.respond({ ...answer, headers: { ...answer.headers, allow } });
       return;
     }
 
-    // Counted on arrival so concurrent requests on one path get attempts in arrival order.
-    const attempt = counters.increment(path);
+    // Counted on arrival so concurrent requests on one path get attempts in arrival order;
+    // this is the webhook's attempt, and every route's entry in the per-path stats.
+    const pathAttempt = pathCounts.increment(path);
     total += 1;
-    const keep = maxRecorded > 0;
+    const byRecipient = route.recipientOf !== undefined;
     const chunks: Buffer[] = [];
     let kept = 0;
     let bodyBytes = 0;
     let settled = false;
 
-    const record = (script: string, outcome: string, body: string): void => {
-      if (keep) {
-        recordings.push({
-          path,
-          method,
-          receivedAt,
-          headers: flattenHeaders(req.headers),
-          body,
-          bodyBytes,
-          attempt,
-          script,
-          outcome,
-        });
-      }
-      log?.(
-        `${new Date(receivedAt).toISOString()} ${method} ${path} #${attempt} ${script} -> ${outcome}`,
-      );
-    };
-
     req.on('data', (chunk: Buffer) => {
       bodyBytes += chunk.length;
-      if (kept < BODY_RECORD_LIMIT) {
-        const slice = chunk.subarray(0, BODY_RECORD_LIMIT - kept);
+      if (kept < BODY_PARSE_LIMIT) {
+        const slice = chunk.subarray(0, BODY_PARSE_LIMIT - kept);
         chunks.push(slice);
         kept += slice.length;
       }
     });
 
+    const recordedBody = (raw: Buffer): string =>
+      raw.subarray(0, BODY_RECORD_LIMIT).toString('utf8');
+
     const abandon = (): void => {
       if (settled) return;
       settled = true;
-      const script = firstHeader(req.headers['x-sim-script']) ?? pathScript ?? 'ok';
-      record(script, 'aborted', Buffer.concat(chunks).toString('utf8'));
+      record({
+        path,
+        method,
+        receivedAt,
+        headers: flattenHeaders(req.headers),
+        body: recordedBody(Buffer.concat(chunks)),
+        bodyBytes,
+        attempt: byRecipient ? 0 : pathAttempt,
+        recipient: null,
+        script: firstHeader(req.headers['x-sim-script']) ?? pathScript ?? 'ok',
+        outcome: 'aborted',
+      });
     };
     req.on('error', abandon);
     req.on('close', () => {
@@ -448,12 +448,58 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
 
     const finish = (): void => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const scriptName = firstHeader(req.headers['x-sim-script']) ?? pathScript ?? 'ok';
-      const parsed = parseScript(scriptName);
-      if (!parsed.ok) {
-        record(scriptName, '400', body);
-        send(res, route.error(400, 'invalid_script', parsed.error));
+      const raw = Buffer.concat(chunks);
+      const input = createRequestInput({
+        path,
+        query,
+        method,
+        headers: req.headers,
+        body: raw.toString('utf8'),
+        bodyBytes,
+        receivedAt,
+      });
+      const recipient = route.recipientOf?.(input);
+      const kind = route.kind ?? 'send';
+      // Providers count per (route, recipient): a test's unique recipient is its own
+      // sequence however many other messages share the endpoint.
+      const attempt = byRecipient
+        ? (kind === 'check' ? checkAttempts : sendAttempts).increment(
+            `${route.name} ${recipient ?? path}`,
+          )
+        : pathAttempt;
+      const inline = kind === 'send' ? inlineOf(recipient) : NO_INLINE;
+      const script = scriptFor(
+        kind,
+        recipient,
+        inline,
+        firstHeader(req.headers['x-sim-script']),
+        pathScript,
+      );
+      const request: ProviderRequest = {
+        ...input,
+        recipient,
+        attempt,
+        statusScript: statusScriptFor(recipient, inline),
+      };
+      const recordAs = (outcome: string): void =>
+        record({
+          path,
+          method,
+          receivedAt,
+          headers: flattenHeaders(req.headers),
+          body: recordedBody(raw),
+          bodyBytes,
+          attempt,
+          recipient: recipient ?? null,
+          script: script.name,
+          outcome,
+        });
+
+      if ('error' in script) {
+        recordAs('400');
+        wire.respond(
+          route.error(400, { code: 'invalid_script', message: script.error, scripted: false }),
+        );
         return;
       }
       const fromHeader = parseLatency(
@@ -463,8 +509,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const fromQuery = parseLatency(query.get('latency'), 'latency');
       const latencyError = !fromHeader.ok ? fromHeader : !fromQuery.ok ? fromQuery : undefined;
       if (latencyError) {
-        record(scriptName, '400', body);
-        send(res, route.error(400, 'invalid_latency', latencyError.error));
+        recordAs('400');
+        wire.respond(
+          route.error(400, {
+            code: 'invalid_latency',
+            message: latencyError.error,
+            scripted: false,
+          }),
+        );
         return;
       }
       const latencyMs =
@@ -472,36 +524,39 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         (fromQuery.ok ? fromQuery.ms : undefined) ??
         globalLatencyMs;
 
-      const decision = decide(parsed.script, attempt);
-      const request: ProviderRequest = {
-        path,
-        query,
-        method,
-        headers: req.headers,
-        body,
-        attempt,
-      };
+      const decision = decide(script.script, attempt);
       let response: SimResponse | undefined;
       if (decision.action === 'succeed') {
-        response = route.success(request);
+        // Scripted faults come first, like a load balancer's; auth only once the request
+        // would reach the provider itself.
+        response = route.authorize?.(request) ?? route.success(request);
+      } else if (decision.action === 'named-error') {
+        response = route.namedError
+          ? route.namedError(decision.code, request)
+          : fallbackNamedError(route, decision.code, request);
       } else if (decision.action === 'error') {
         const retryAfter = decision.retryAfterSeconds;
         const base = route.error(
           decision.status,
-          retryAfter === undefined ? 'simulated_failure' : 'rate_limited',
-          `simulated ${decision.status} from script ${scriptName} (attempt ${attempt})`,
+          {
+            code: retryAfter === undefined ? 'simulated_failure' : 'rate_limited',
+            message: `simulated ${decision.status} from script ${script.name} (attempt ${attempt})`,
+            scripted: true,
+            retryAfterSeconds: retryAfter,
+          },
+          request,
         );
         response =
           retryAfter === undefined
             ? base
             : { ...base, headers: { ...base.headers, 'retry-after': String(retryAfter) } };
       }
-      record(scriptName, response ? String(response.status) : outcomeOf(decision), body);
+      recordAs(response ? String(response.status) : outcomeOf(decision));
 
       const act = (): void => {
-        if (decision.action === 'reset') resetSocket(req.socket);
-        // 'hang' does nothing: the socket stays open until the client gives up or close().
-        else if (response) send(res, response);
+        if (decision.action === 'reset') wire.reset();
+        // 'hang' does nothing: the exchange stays open until the client gives up or close().
+        else if (response) wire.respond(response);
       };
       if (latencyMs <= 0 || decision.action === 'hang') {
         act();
@@ -513,7 +568,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }, latencyMs);
       pendingTimers.add(timer);
       // A client that gives up during the delay must not leave a timer behind.
-      res.once('close', () => {
+      wire.onClose(() => {
         clearTimeout(timer);
         pendingTimers.delete(timer);
       });
@@ -526,7 +581,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         finish();
       } catch (error) {
         // Outside onRequest's try: a faulty route must still not take the server down.
-        send(res, simError(500, 'internal', (error as Error).message));
+        wire.respond(simError(500, 'internal', (error as Error).message));
       }
     });
   };
@@ -541,15 +596,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         return;
       }
       const { path, query } = target;
-      const handlers = control.get(path);
-      if (handlers) {
-        handleControl(req, res, handlers, query);
-        return;
-      }
+      if (control(req, res, path, query)) return;
       for (const route of routes) {
         const match = route.match(path);
         if (match) {
-          handleProvider(req, res, route, match.script, path, query, receivedAt);
+          const wire = http1Wire(req, res);
+          handleProvider(req, wire, route, match.script, path, query, req.method ?? '', receivedAt);
           return;
         }
       }
@@ -578,39 +630,136 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
+  // APNs speaks only HTTP/2; Herald's adapter connects with cleartext h2c to this port.
+  const apnsSessions = new Set<Http2Session>();
+  const apnsServer =
+    options.apnsPort === undefined
+      ? undefined
+      : http2.createServer({}, (req: Http2ServerRequest, res: Http2ServerResponse) => {
+          const receivedAt = Date.now();
+          const wire = http2Wire(req, res);
+          try {
+            const target = splitTarget(req.url);
+            const match = target ? apnsRoute.match(target.path) : undefined;
+            if (!target || !match) {
+              req.resume();
+              wire.respond(apnsError('BadPath', 404));
+              return;
+            }
+            handleProvider(
+              req,
+              wire,
+              apnsRoute,
+              match.script,
+              target.path,
+              target.query,
+              req.method,
+              receivedAt,
+            );
+          } catch {
+            req.resume();
+            wire.respond(apnsError('InternalServerError', 500));
+          }
+        });
+  if (apnsServer) {
+    apnsServer.on('session', (session: Http2Session) => {
+      apnsSessions.add(session);
+      session.once('close', () => apnsSessions.delete(session));
+    });
+    // Clients vanishing mid-stream are routine in failure tests; they must not crash us.
+    apnsServer.on('sessionError', () => undefined);
+  }
+
+  const smtp: SmtpListener | undefined =
+    options.smtpPort === undefined
+      ? undefined
+      : createSmtpListener({
+          sendScriptFor: (recipient) => {
+            const found = registry.get(recipient)?.send ?? inlineOf(recipient).send;
+            return found ?? OK;
+          },
+          arrive: (route, recipient, path) => {
+            pathCounts.increment(path);
+            total += 1;
+            return sendAttempts.increment(`${route} ${recipient}`);
+          },
+          record,
+          latencyMs: globalLatencyMs,
+          bodyRecordLimit: BODY_RECORD_LIMIT,
+        });
+
+  const closeHttp = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      server.close(() => resolve());
+      // Hanging requests would otherwise hold close() open forever.
+      server.closeAllConnections();
+    });
+
+  const closeApns = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (!apnsServer?.listening) {
+        resolve();
+        return;
+      }
+      apnsServer.close(() => resolve());
+      for (const session of apnsSessions) session.destroy();
+    });
+
+  const close = async (): Promise<void> => {
+    for (const timer of pendingTimers) clearTimeout(timer);
+    pendingTimers.clear();
+    await Promise.all([closeHttp(), closeApns(), smtp?.close()]);
+  };
+
   return {
     server,
     url: () => {
       if (!boundUrl) throw new Error('provider simulator is not listening');
       return boundUrl;
     },
-    listen: (port = 0, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        const onError = (error: Error): void => reject(error);
-        server.once('error', onError);
-        server.listen(port, host, () => {
-          server.off('error', onError);
-          const address = server.address();
-          const bound = typeof address === 'object' && address ? address.port : port;
-          const shown = host.includes(':') ? `[${host}]` : host;
-          boundUrl = `http://${shown}:${bound}`;
-          resolve({ host, port: bound, url: boundUrl });
-        });
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of pendingTimers) clearTimeout(timer);
-        pendingTimers.clear();
-        if (!server.listening) {
-          resolve();
-          return;
+    apnsUrl: () => {
+      if (!boundApnsUrl) throw new Error('provider simulator has no APNs listener');
+      return boundApnsUrl;
+    },
+    smtpUrl: () => {
+      if (!boundSmtpUrl) throw new Error('provider simulator has no SMTP listener');
+      return boundSmtpUrl;
+    },
+    listen: async (port = 0, host = '127.0.0.1') => {
+      const shown = host.includes(':') ? `[${host}]` : host;
+      const bound = await listenOn(server, port, host);
+      boundUrl = `http://${shown}:${bound}`;
+      const addresses: SimAddresses = { host, port: bound, url: boundUrl };
+      try {
+        if (apnsServer && options.apnsPort !== undefined) {
+          const apnsPort = await listenOn(apnsServer, options.apnsPort, host);
+          boundApnsUrl = `http://${shown}:${apnsPort}`;
+          addresses.apnsUrl = boundApnsUrl;
         }
-        server.close(() => resolve());
-        // Hanging requests would otherwise hold close() open forever.
-        server.closeAllConnections();
-      }),
+        if (smtp && options.smtpPort !== undefined) {
+          const smtpPort = await smtp.listen(options.smtpPort, host);
+          boundSmtpUrl = `smtp://${shown}:${smtpPort}`;
+          addresses.smtpUrl = boundSmtpUrl;
+        }
+      } catch (error) {
+        // Half a simulator is worse than none: the caller would test against missing ports.
+        await close();
+        throw error;
+      }
+      return addresses;
+    },
+    close,
     requests,
     stats,
+    register,
+    unregister: (recipient) => {
+      if (recipient === undefined) registry.clear();
+      else registry.delete(recipient);
+    },
     reset,
   };
 }

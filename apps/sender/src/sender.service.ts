@@ -5,42 +5,32 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import {
-  DELAY_TIERS,
-  decodeDueAt,
-  DUE_AT_HEADER,
-  encodeDueAt,
-  routeFor,
-  tierTopic,
-} from '@herald/delay-tiers';
 import { internalError } from '@herald/error-classification';
 import {
   afterAttempt,
-  decodeOrDeadLetter,
-  runDelayTierConsumer,
-  runWorkConsumer,
-  sleep,
+  runScheduledWork,
+  scheduleTask,
   type DeliveryTask,
   type Output,
   type RunningConsumer,
 } from '@herald/pipeline';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
-import type { ProviderRegistry, SendResult } from '@herald/providers';
+import type { ProviderAdapter, ProviderRegistry, SendResult } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
 
 /**
  * Consumes herald.deliveries: makes each attempt through the provider's adapter and records the
- * outcome; a retry goes back through the delay tiers. Also runs the tiers' consumer, which
- * moves waiting attempts towards herald.deliveries as they come due.
+ * outcome; a retry goes back through the delay tiers, and a `sent` the provider can report on
+ * starts its status checks on herald.status-checks.
  */
 @Injectable()
 export class SenderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Sender');
-  private readonly consumers: RunningConsumer[] = [];
+  private consumers: RunningConsumer[] = [];
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -51,66 +41,38 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const common = {
+    this.consumers = await runScheduledWork<DeliveryTask>({
       kafka: this.kafka,
+      codec: this.codec,
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
-    };
-    this.consumers.push(
-      await runWorkConsumer({
-        ...common,
-        groupId: 'herald-sender',
-        topics: [TOPICS.deliveries.name],
-        partitionsConsumedConcurrently: this.config.partitionConcurrency,
-        maxInFlight: this.config.maxInFlight,
-        handle: (message, topic, partition) => this.handle(message, topic, partition),
-        // The tiers hand a task over less than a tier's hold before it is due; its partition
-        // waits out the rest, so an attempt never starts early.
-        notBefore: (message) =>
-          decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0,
-      }),
-      await runDelayTierConsumer({
-        ...common,
-        groupId: 'herald-sender-delays',
-        topics: DELIVERY_DELAY_TOPICS.map((topic) => topic.name),
-        // Every tier partition waits on its own head record, so each needs its own slot.
-        partitionsConsumedConcurrently: DELIVERY_DELAY_TOPICS.reduce((n, t) => n + t.partitions, 0),
-        workTopic: TOPICS.deliveries.name,
-        tiers: DELAY_TIERS,
-      }),
-    );
+      partitionConcurrency: this.config.partitionConcurrency,
+      maxInFlight: this.config.maxInFlight,
+      groupId: 'herald-sender',
+      service: 'sender',
+      work: TOPICS.deliveries,
+      delays: DELIVERY_DELAY_TOPICS,
+      logger: this.logger,
+      perform: (task) => this.perform(task),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
+    await this.providers.close();
   }
 
-  private async handle(message: KafkaMessage, topic: string, partition: number): Promise<Output[]> {
-    const decoded = await decodeOrDeadLetter<DeliveryTask>(
-      this.codec,
-      message,
-      { topic, partition, service: 'sender' },
-      this.logger,
-    );
-    if (!decoded.ok) return [decoded.deadLetter];
-    const task = decoded.value;
-
-    // A timer may fire a millisecond early, and a task due far ahead goes back to the tiers.
-    const early = task.dueAt - Date.now();
-    if (early > 0) {
-      const route = routeFor(task.dueAt, Date.now());
-      if (route !== 'work') return [await this.schedule(task)];
-      await sleep(early);
-    }
-
+  private async perform(task: DeliveryTask): Promise<Output[]> {
     const policy = this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel);
+    const adapter = this.providers.get(task.provider);
     const startedAt = Date.now();
-    const result = await this.attempt(task);
+    const result = await this.attempt(adapter, task);
     const outcome = afterAttempt(task, result, {
       policy,
       startedAt,
       now: Date.now(),
       timeScale: this.config.timeScale,
+      checksStatus: adapter?.checkStatus !== undefined,
     });
     const outputs: Output[] = [
       {
@@ -119,12 +81,19 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
         value: await this.codec.encode(TOPICS.messageEvents.name, outcome.event),
       },
     ];
-    if (outcome.retry) outputs.push(await this.schedule(outcome.retry));
+    if (outcome.retry) {
+      outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, outcome.retry));
+    }
+    if (outcome.statusCheck) {
+      outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.statusCheck));
+    }
     return outputs;
   }
 
-  private async attempt(task: DeliveryTask): Promise<SendResult> {
-    const adapter = this.providers.get(task.provider);
+  private async attempt(
+    adapter: ProviderAdapter | undefined,
+    task: DeliveryTask,
+  ): Promise<SendResult> {
     if (!adapter) {
       return {
         ok: false,
@@ -150,16 +119,5 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.
       return { ok: false, error: internalError(error), log: null };
     }
-  }
-
-  /** A task due later goes to the largest delay tier that fits, or straight to work. */
-  private async schedule(task: DeliveryTask): Promise<Output> {
-    const route = routeFor(task.dueAt, Date.now());
-    return {
-      topic: route === 'work' ? TOPICS.deliveries.name : tierTopic(TOPICS.deliveries.name, route),
-      key: task.messageId,
-      value: await this.codec.encode(TOPICS.deliveries.name, task),
-      headers: { [DUE_AT_HEADER]: encodeDueAt(task.dueAt) },
-    };
   }
 }

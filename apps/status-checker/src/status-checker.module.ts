@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { HeraldPlatformModule } from '@herald/platform';
+import { deliveryProviders, HeraldPlatformModule } from '@herald/platform';
+import { StatusCheckerService } from './status-checker.service';
 
 /** The status-checker service: polls providers for delivery status after a send. */
 @Module({})
@@ -9,6 +10,7 @@ export class StatusCheckerModule {
     return {
       module: StatusCheckerModule,
       imports: [HeraldPlatformModule.forConfig(config)],
+      providers: [...deliveryProviders(config), StatusCheckerService],
     };
   }
 }

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { buildProviderSettings, type ProviderSettings } from './provider-settings';
 
 /**
  * Every setting Herald reads, in one typed place. Each service calls loadConfig(process.env)
@@ -69,6 +72,7 @@ const envSchema = z.object({
   HERALD_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
+  HERALD_PROVIDERS_FILE: z.string().trim().min(1).optional(),
   HERALD_WEBHOOK_HEADERS: z
     .string()
     .optional()
@@ -123,7 +127,8 @@ export interface HeraldConfig {
   sessionTimeoutMs: number;
   providerTimeoutMs: number;
   retryPoliciesFile: string | undefined;
-  webhookHeaders: Record<string, string>;
+  /** Every provider's base URL and credentials; unconfigured providers are null. */
+  providers: ProviderSettings;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +159,7 @@ export function loadConfig(
     );
   }
   const values = parsed.data;
+  const providers = loadProviderSettings(values, present);
   return {
     service,
     httpPort: values[SERVICE_PORTS[service].variable],
@@ -174,6 +180,35 @@ export function loadConfig(
     sessionTimeoutMs: values.HERALD_KAFKA_SESSION_TIMEOUT_MS,
     providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
-    webhookHeaders: values.HERALD_WEBHOOK_HEADERS,
+    providers,
   };
+}
+
+function loadProviderSettings(values: Env, env: Record<string, string | undefined>) {
+  const filePath = values.HERALD_PROVIDERS_FILE;
+  let file: Record<string, unknown> = {};
+  if (filePath) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(filePath, 'utf8')); // YAML is a JSON superset
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+          throw new Error('must map provider names to their settings');
+        }
+        file = parsed as Record<string, unknown>;
+      }
+    } catch (error) {
+      throw new ConfigError([
+        { variable: 'HERALD_PROVIDERS_FILE', problem: `${filePath}: ${(error as Error).message}` },
+      ]);
+    }
+  }
+  const { settings, problems } = buildProviderSettings(
+    { env, file, filePath, readFile: (path) => readFileSync(path, 'utf8') },
+    {
+      timeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
+      webhook: { headers: values.HERALD_WEBHOOK_HEADERS },
+    },
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
 }

@@ -82,4 +82,6 @@ export interface MessageEvent {
   error: DeliveryError | null;
   log: ProviderExchange | null;
   message: MessageSummary | null;
+  /** The provider's id for the message once a send was accepted (Twilio sid, apns-id…). */
+  providerMessageId: string | null;
 }

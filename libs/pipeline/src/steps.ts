@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { statusAfter } from '@herald/delivery-status';
 import type {
   DeliveryError,
-  EventType,
   MessageEvent,
   MessageRequested,
-  ProviderExchange,
 } from '@herald/messages';
 import { recipientProblem, type ProviderRegistry, type SendResult } from '@herald/providers';
 import { redactUrl } from '@herald/redaction';
+import { event } from './event-builder';
+import { firstStatusCheck, type StatusCheckTask } from './status-checks';
 import {
   maxAttemptsOf,
   nextAttempt,
@@ -31,44 +29,6 @@ export interface DeliveryTask {
   firstAttemptAt: number | null;
   nextSeq: number;
   dueAt: number;
-}
-
-interface EventFields {
-  type: EventType;
-  attempt: number;
-  maxAttempts?: number | null;
-  nextAttemptAt?: number | null;
-  error?: DeliveryError | null;
-  log?: ProviderExchange | null;
-  message?: MessageEvent['message'];
-}
-
-/** Builds an event whose status follows from its type (the status machine decides, not callers). */
-export function event(
-  base: {
-    messageId: string;
-    tenantId: string;
-    seq: number;
-    occurredAt: number;
-    current: MessageEvent['status'] | null;
-  },
-  fields: EventFields,
-): MessageEvent {
-  return {
-    eventId: randomUUID(),
-    messageId: base.messageId,
-    tenantId: base.tenantId,
-    seq: base.seq,
-    type: fields.type,
-    status: statusAfter(fields.type, base.current),
-    attempt: fields.attempt,
-    maxAttempts: fields.maxAttempts ?? null,
-    occurredAt: base.occurredAt,
-    nextAttemptAt: fields.nextAttemptAt ?? null,
-    error: fields.error ?? null,
-    log: fields.log ?? null,
-    message: fields.message ?? null,
-  };
 }
 
 export type IngestDecision =
@@ -177,6 +137,8 @@ export interface AttemptOutcome {
   event: MessageEvent;
   /** The next attempt, when one is scheduled. */
   retry: DeliveryTask | null;
+  /** The first delivery-status check, after a `sent` the provider can report on. */
+  statusCheck: StatusCheckTask | null;
 }
 
 /**
@@ -191,6 +153,8 @@ export function afterAttempt(
     startedAt: number;
     now: number;
     timeScale: number;
+    /** Whether the provider's adapter can check delivery status (ProviderAdapter.checkStatus). */
+    checksStatus: boolean;
     random?: () => number;
   },
 ): AttemptOutcome {
@@ -204,14 +168,20 @@ export function afterAttempt(
     current: task.attempt === 1 ? ('queued' as const) : ('delivery_attempted' as const),
   };
   if (result.ok) {
+    const checkPolicy = deps.checksStatus ? deps.policy.statusCheck : null;
     return {
       event: event(base, {
         type: result.status,
         attempt: task.attempt,
         maxAttempts,
         log: result.log,
+        providerMessageId: result.providerMessageId,
       }),
       retry: null,
+      statusCheck:
+        result.status === 'sent' && checkPolicy && result.providerMessageId
+          ? firstStatusCheck(task, result.providerMessageId, deps.now)
+          : null,
     };
   }
   const undelivered = (error: DeliveryError) => ({
@@ -223,6 +193,7 @@ export function afterAttempt(
       log: result.log,
     }),
     retry: null,
+    statusCheck: null,
   });
   if (result.error.category === 'non_retryable') return undelivered(result.error);
 
@@ -253,5 +224,6 @@ export function afterAttempt(
       nextSeq: task.nextSeq + 1,
       dueAt: next.dueAt,
     },
+    statusCheck: null,
   };
 }

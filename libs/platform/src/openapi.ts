@@ -135,6 +135,33 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/recipients/{recipient}/feed': {
+      get: {
+        summary: "A recipient's in-app feed, newest first (projector)",
+        parameters: [
+          { name: 'recipient', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of feed items and the cursor of the next one (null at the end)',
+            content: json({
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: { $ref: '#/components/schemas/FeedItem' } },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          '400': { description: 'A query parameter is invalid', content: json(error) },
+        },
+      },
+    },
     '/health/live': {
       get: { summary: 'The process serves HTTP', responses: { '200': { description: 'live' } } },
     },
@@ -161,6 +188,7 @@ export const OPENAPI_DOCUMENT = {
           recipient: { type: 'string' },
           retryPolicy: { type: ['string', 'null'] },
           metadata: { type: 'object', additionalProperties: { type: 'string' } },
+          providerMessageId: { type: ['string', 'null'] },
           attempts: { type: 'integer' },
           maxAttempts: { type: ['integer', 'null'] },
           statusChecks: { type: 'integer' },
@@ -191,7 +219,19 @@ export const OPENAPI_DOCUMENT = {
           maxAttempts: { type: ['integer', 'null'] },
           occurredAt: timestamp,
           nextAttemptAt: timestamp,
+          providerMessageId: { type: ['string', 'null'] },
           error: deliveryError,
+        },
+      },
+      FeedItem: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', description: 'The messageId' },
+          tenantId: { type: 'string' },
+          recipient: { type: 'string' },
+          content: { type: 'object', additionalProperties: { type: 'string' } },
+          metadata: { type: 'object', additionalProperties: { type: 'string' } },
+          createdAt: timestamp,
         },
       },
     },

@@ -19,6 +19,7 @@ export interface ApiMessage {
   recipient: string | null;
   retryPolicy: string | null;
   metadata: Record<string, string>;
+  providerMessageId: string | null;
   attempts: number;
   maxAttempts: number | null;
   statusChecks: number;
@@ -47,6 +48,7 @@ export interface ApiEvent {
   maxAttempts: number | null;
   occurredAt: string;
   nextAttemptAt: string | null;
+  providerMessageId: string | null;
   error: DeliveryError | null;
 }
 
@@ -88,6 +90,7 @@ export function toApiMessage(doc: MessageDocument): ApiMessage {
     recipient: doc.recipient,
     retryPolicy: doc.retryPolicy,
     metadata: fromPairs(doc.metadata),
+    providerMessageId: doc.providerMessageId ?? null,
     attempts: doc.attempts,
     maxAttempts: doc.maxAttempts,
     statusChecks: doc.statusChecks,
@@ -125,6 +128,8 @@ export function toApiEvent(doc: EventDocument): ApiEvent {
     ...eventHead(doc),
     maxAttempts: doc.maxAttempts,
     nextAttemptAt: iso(doc.nextAttemptAt),
+    // Events stored before the field existed lack it.
+    providerMessageId: doc.providerMessageId ?? null,
     error: doc.error,
   };
 }

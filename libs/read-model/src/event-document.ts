@@ -46,6 +46,8 @@ export function toEventDocument(event: MessageEvent): EventDocument {
     maxAttempts: event.maxAttempts,
     occurredAt: event.occurredAt,
     nextAttemptAt: event.nextAttemptAt,
+    providerMessageId:
+      event.providerMessageId === null ? null : storableText(event.providerMessageId),
     error: event.error ? storableError(event.error) : null,
     log: event.log ? storedExchange(event.log) : null,
     message: event.message

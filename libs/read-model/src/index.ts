@@ -3,3 +3,4 @@ export * from './message-document';
 export * from './event-document';
 export * from './api-shapes';
 export * from './list-query';
+export * from './feed';

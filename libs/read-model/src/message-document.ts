@@ -27,6 +27,8 @@ export interface MessageDocument {
   recipient: string | null;
   retryPolicy: string | null;
   metadata: StoredPair[] | null;
+  /** The provider's id for the message, from the send it accepted. */
+  providerMessageId: string | null;
   /** Send attempts made: the highest `attempt` of a send event that reached (or tried) a provider. */
   attempts: number;
   maxAttempts: number | null;
@@ -87,6 +89,9 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     seq: event.seq,
     status: event.status,
     maxAttempts: event.maxAttempts ?? base.maxAttempts,
+    providerMessageId:
+      base.providerMessageId ??
+      (event.providerMessageId === null ? null : storableText(event.providerMessageId)),
     lastError: event.error ? storableError(event.error) : base.lastError,
     nextAttemptAt: event.nextAttemptAt,
     updatedAt: event.occurredAt,
@@ -160,6 +165,7 @@ function emptyDocument(event: MessageEvent): MessageDocument {
     recipient: null,
     retryPolicy: null,
     metadata: null,
+    providerMessageId: null,
     attempts: 0,
     maxAttempts: null,
     statusChecks: 0,

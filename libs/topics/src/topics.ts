@@ -47,6 +47,13 @@ export const TOPICS = {
     config: { 'retention.ms': String(7 * DAY_MS) },
     valueSchema: 'delivery-task',
   },
+  statusChecks: {
+    name: 'herald.status-checks',
+    partitions: WORK_PARTITIONS,
+    // Courier's checks run for 72 h; a week covers a stopped pipeline too.
+    config: { 'retention.ms': String(7 * DAY_MS) },
+    valueSchema: 'status-check-task',
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Records waiting in a tier are only ever hops ahead of their due time; fewer partitions do. */
@@ -63,9 +70,12 @@ function delayTopicsOf(work: TopicSpec): TopicSpec[] {
 
 export const DELIVERY_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.deliveries);
 
+export const STATUS_CHECK_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.statusChecks);
+
 export const ALL_TOPICS: readonly TopicSpec[] = [
   ...Object.values(TOPICS),
   ...DELIVERY_DELAY_TOPICS,
+  ...STATUS_CHECK_DELAY_TOPICS,
 ];
 
 /** Confluent's default TopicNameStrategy: values of topic T are registered under `T-value`. */

@@ -1,0 +1,113 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
+import type { HeraldConfig } from '@herald/config';
+import { internalError } from '@herald/error-classification';
+import {
+  afterStatusCheck,
+  runScheduledWork,
+  scheduleTask,
+  type Output,
+  type RunningConsumer,
+  type StatusCheckTask,
+} from '@herald/pipeline';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
+import type { ProviderRegistry, StatusCheckResult } from '@herald/providers';
+import type { PolicyRegistry } from '@herald/retry-policy';
+import type { AvroCodec } from '@herald/schema-registry';
+import { STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
+
+/**
+ * Consumes herald.status-checks: asks the provider what became of a message it accepted, and
+ * records the answer (`delivered`, `bounced`, `undelivered`) or a `status_check_attempted`
+ * with the next check scheduled through the delay tiers by the policy's status-check schedule.
+ */
+@Injectable()
+export class StatusCheckerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('StatusChecker');
+  private consumers: RunningConsumer[] = [];
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
+    @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
+    @Inject(POLICIES) private readonly policies: PolicyRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.consumers = await runScheduledWork<StatusCheckTask>({
+      kafka: this.kafka,
+      codec: this.codec,
+      instanceId: this.config.instanceId,
+      sessionTimeoutMs: this.config.sessionTimeoutMs,
+      partitionConcurrency: this.config.partitionConcurrency,
+      maxInFlight: this.config.maxInFlight,
+      groupId: 'herald-status-checker',
+      service: 'status-checker',
+      work: TOPICS.statusChecks,
+      delays: STATUS_CHECK_DELAY_TOPICS,
+      logger: this.logger,
+      perform: (task) => this.perform(task),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
+    await this.providers.close();
+  }
+
+  private async perform(task: StatusCheckTask): Promise<Output[]> {
+    const policy = this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel);
+    const result = await this.check(task);
+    const outcome = afterStatusCheck(task, result, {
+      schedule: policy.statusCheck,
+      now: Date.now(),
+      timeScale: this.config.timeScale,
+    });
+    const outputs: Output[] = [
+      {
+        topic: TOPICS.messageEvents.name,
+        key: task.messageId,
+        value: await this.codec.encode(TOPICS.messageEvents.name, outcome.event),
+      },
+    ];
+    if (outcome.next) {
+      outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.next));
+    }
+    return outputs;
+  }
+
+  private async check(task: StatusCheckTask): Promise<StatusCheckResult> {
+    const adapter = this.providers.get(task.provider);
+    if (!adapter?.checkStatus) {
+      return {
+        ok: false,
+        error: {
+          category: 'non_retryable',
+          code: 'status_checks_unsupported',
+          message: `provider '${task.provider}' cannot be asked for delivery status on this status checker`,
+        },
+        log: null,
+      };
+    }
+    try {
+      return await adapter.checkStatus({
+        messageId: task.messageId,
+        tenantId: task.tenantId,
+        channel: task.channel,
+        recipient: task.recipient,
+        providerMessageId: task.providerMessageId,
+        attempt: task.attempt,
+      });
+    } catch (error) {
+      // Adapters classify their own failures; reaching here is a bug, retried as `internal`.
+      return { ok: false, error: internalError(error), log: null };
+    }
+  }
+}

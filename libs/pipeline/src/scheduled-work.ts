@@ -1,0 +1,113 @@
+import type { Kafka } from 'kafkajs';
+import {
+  DELAY_TIERS,
+  decodeDueAt,
+  DUE_AT_HEADER,
+  encodeDueAt,
+  routeFor,
+  tierTopic,
+} from '@herald/delay-tiers';
+import type { AvroCodec } from '@herald/schema-registry';
+import type { TopicSpec } from '@herald/topics';
+import { runDelayTierConsumer, runWorkConsumer, sleep, type RunningConsumer } from './consumers';
+import { decodeOrDeadLetter } from './dead-letter';
+import type { Output } from './transactional-committer';
+
+/** A record on a work topic that must not be acted on before `dueAt`. */
+export interface ScheduledTask {
+  messageId: string;
+  dueAt: number;
+}
+
+export interface ScheduledWorkSettings<T extends ScheduledTask> {
+  kafka: Kafka;
+  codec: AvroCodec;
+  instanceId: string;
+  sessionTimeoutMs: number;
+  partitionConcurrency: number;
+  maxInFlight: number;
+  /** e.g. 'herald-sender'; the tiers' consumer group is `<groupId>-delays`. */
+  groupId: string;
+  service: string;
+  work: TopicSpec;
+  delays: readonly TopicSpec[];
+  logger: { warn(message: string): void };
+  /** Does the task's work; returns what to record (events, the next task via scheduleTask). */
+  perform(task: T): Promise<Output[]>;
+}
+
+/**
+ * The sender's and the status checker's shared shape: a work topic whose tasks are acted on
+ * when due, and delay tiers that hold tasks due later (see @herald/delay-tiers). Undecodable
+ * tasks are dead-lettered; everything a task produces commits with its offset.
+ */
+export async function runScheduledWork<T extends ScheduledTask>(
+  settings: ScheduledWorkSettings<T>,
+): Promise<RunningConsumer[]> {
+  const common = {
+    kafka: settings.kafka,
+    instanceId: settings.instanceId,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+  };
+  const work = await runWorkConsumer({
+    ...common,
+    groupId: settings.groupId,
+    topics: [settings.work.name],
+    partitionsConsumedConcurrently: settings.partitionConcurrency,
+    maxInFlight: settings.maxInFlight,
+    // The tiers hand a task over less than a tier's hold before it is due; its partition
+    // waits out the rest, so nothing starts early.
+    notBefore: (message) =>
+      decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0,
+    handle: async (message, topic, partition) => {
+      const decoded = await decodeOrDeadLetter<T>(
+        settings.codec,
+        message,
+        { topic, partition, service: settings.service },
+        settings.logger,
+      );
+      if (!decoded.ok) return [decoded.deadLetter];
+      const task = decoded.value;
+      // A timer may fire a millisecond early, and a task due far ahead goes back to the tiers.
+      const early = task.dueAt - Date.now();
+      if (early > 0) {
+        if (routeFor(task.dueAt, Date.now()) !== 'work') {
+          return [await scheduleTask(settings.codec, settings.work.name, task)];
+        }
+        await sleep(early);
+      }
+      return settings.perform(task);
+    },
+  });
+  try {
+    const delays = await runDelayTierConsumer({
+      ...common,
+      groupId: `${settings.groupId}-delays`,
+      topics: settings.delays.map((topic) => topic.name),
+      // Every tier partition waits on its own head record, so each needs its own slot.
+      partitionsConsumedConcurrently: settings.delays.reduce((n, t) => n + t.partitions, 0),
+      workTopic: settings.work.name,
+      tiers: DELAY_TIERS,
+    });
+    return [work, delays];
+  } catch (error) {
+    await work.stop();
+    throw error;
+  }
+}
+
+/** A task due later goes to the largest delay tier that fits, or straight to work. */
+export async function scheduleTask(
+  codec: AvroCodec,
+  workTopic: string,
+  task: ScheduledTask,
+): Promise<Output> {
+  const route = routeFor(task.dueAt, Date.now());
+  return {
+    topic: route === 'work' ? workTopic : tierTopic(workTopic, route),
+    key: task.messageId,
+    // Tiers carry the work topic's records byte for byte, so they share its schema.
+    value: await codec.encode(workTopic, task),
+    headers: { [DUE_AT_HEADER]: encodeDueAt(task.dueAt) },
+  };
+}

@@ -1,0 +1,137 @@
+import type { DeliveryError, MessageEvent } from '@herald/messages';
+import type { StatusCheckResult } from '@herald/providers';
+import { maxAttemptsOf, nextAttempt, type Schedule } from '@herald/retry-policy';
+import { event } from './event-builder';
+import type { DeliveryTask } from './steps';
+
+/** The internal record on herald.status-checks (schemas/status-check-task.avsc). */
+export interface StatusCheckTask {
+  messageId: string;
+  tenantId: string;
+  channel: DeliveryTask['channel'];
+  provider: string;
+  recipient: string;
+  providerMessageId: string;
+  retryPolicy: string;
+  attempt: number;
+  sentAt: number;
+  nextSeq: number;
+  dueAt: number;
+}
+
+/**
+ * The first check of a message the provider accepted. Checks count like send attempts: the
+ * first runs at once, and the policy's status-check schedule spaces the retries that follow,
+ * with its window measured from the send.
+ */
+export function firstStatusCheck(
+  task: DeliveryTask,
+  providerMessageId: string,
+  sentAt: number,
+): StatusCheckTask {
+  return {
+    messageId: task.messageId,
+    tenantId: task.tenantId,
+    channel: task.channel,
+    provider: task.provider,
+    recipient: task.recipient,
+    providerMessageId,
+    retryPolicy: task.retryPolicy,
+    attempt: 1,
+    sentAt,
+    // The `sent` event takes task.nextSeq; the checks' events follow it.
+    nextSeq: task.nextSeq + 1,
+    dueAt: sentAt,
+  };
+}
+
+export interface CheckOutcome {
+  event: MessageEvent;
+  /** The next check, when one is scheduled. */
+  next: StatusCheckTask | null;
+}
+
+const NO_MORE_CHECKS: Schedule = { kind: 'sequence', delaysMs: [], maxRetries: 0, windowMs: 0 };
+
+/** Error code of the last `status_check_attempted` when the policy allows no more checks. */
+export const CHECKS_EXHAUSTED = 'status_checks_exhausted';
+
+/**
+ * What the status checker records after one check: the provider's final answer (`delivered`,
+ * `bounced`, `undelivered`), or a `status_check_attempted` with the next check scheduled. When
+ * the schedule is spent, or the check itself cannot succeed (bad credentials, unknown id), the
+ * last `status_check_attempted` says why and the message stays `sent`: the provider did
+ * accept it.
+ */
+export function afterStatusCheck(
+  task: StatusCheckTask,
+  result: StatusCheckResult,
+  deps: {
+    /** Null when the policy was changed, since the send, to no longer check: this check is the last. */
+    schedule: Schedule | null;
+    now: number;
+    timeScale: number;
+    random?: () => number;
+  },
+): CheckOutcome {
+  const schedule = deps.schedule ?? NO_MORE_CHECKS;
+  const maxAttempts = maxAttemptsOf(schedule);
+  const base = {
+    messageId: task.messageId,
+    tenantId: task.tenantId,
+    seq: task.nextSeq,
+    occurredAt: deps.now,
+    current: 'sent' as const,
+  };
+  const common = {
+    attempt: task.attempt,
+    maxAttempts,
+    log: result.log,
+    providerMessageId: task.providerMessageId,
+  };
+  if (result.ok && result.outcome !== 'pending') {
+    const error = result.outcome === 'delivered' ? null : result.error;
+    return { event: event(base, { ...common, type: result.outcome, error }), next: null };
+  }
+
+  const stopped = (error: DeliveryError): CheckOutcome => ({
+    event: event(base, { ...common, type: 'status_check_attempted', error }),
+    next: null,
+  });
+  const failure = result.ok ? null : result.error;
+  if (failure?.category === 'non_retryable') {
+    return stopped({ ...failure, message: `${failure.message} (status checks stopped)` });
+  }
+
+  const next = nextAttempt(schedule, {
+    failedAttempt: task.attempt,
+    firstAttemptAt: task.sentAt,
+    now: deps.now,
+    timeScale: deps.timeScale,
+    retryAfterMs: result.ok ? undefined : result.retryAfterMs,
+    random: deps.random,
+  });
+  if (next.kind === 'exhausted') {
+    const still = result.ok ? `the provider still reports '${result.providerStatus}'` : null;
+    return stopped({
+      category: 'non_retryable',
+      code: CHECKS_EXHAUSTED,
+      message: `status checks exhausted: ${next.reason}; ${still ?? `last check failed: ${failure?.message ?? 'unknown'}`}`,
+    });
+  }
+  return {
+    event: event(base, {
+      ...common,
+      type: 'status_check_attempted',
+      // A check that found no final status yet is not an error; a failed check is.
+      error: failure,
+      nextAttemptAt: next.dueAt,
+    }),
+    next: {
+      ...task,
+      attempt: task.attempt + 1,
+      nextSeq: task.nextSeq + 1,
+      dueAt: next.dueAt,
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The in-app channel's store: one document per message delivered to a recipient's feed. It is
+ * delivered data, not a projection of events (the events never carry content), so rebuilding
+ * the read model leaves it alone. Paged newest first like the message list.
+ */
+
+import type { StoredPair } from './stored-values';
+import { fromPairs, storableText, toPairs } from './stored-values';
+import { encodeCursor, type ListCursor, type ListFilterInput, listFilter } from './list-query';
+
+export const FEED_COLLECTION = 'in_app_feed';
+
+export interface FeedDocument {
+  /** The messageId: a redelivered message is a duplicate key, so it shows once. */
+  _id: string;
+  tenantId: string;
+  recipient: string;
+  content: StoredPair[];
+  metadata: StoredPair[];
+  createdAt: number;
+}
+
+export const FEED_INDEXES = [
+  { name: 'recipient_created', key: { recipient: 1, createdAt: -1, _id: -1 } },
+] as const;
+
+export interface ApiFeedItem {
+  id: string;
+  tenantId: string;
+  recipient: string;
+  content: Record<string, string>;
+  metadata: Record<string, string>;
+  createdAt: string;
+}
+
+export function toFeedDocument(item: {
+  messageId: string;
+  tenantId: string;
+  recipient: string;
+  content: Record<string, string>;
+  metadata: Record<string, string>;
+  createdAt: number;
+}): FeedDocument {
+  return {
+    _id: item.messageId,
+    tenantId: item.tenantId,
+    recipient: storableText(item.recipient),
+    content: toPairs(item.content),
+    metadata: toPairs(item.metadata),
+    createdAt: item.createdAt,
+  };
+}
+
+export function feedFilter(recipient: string, cursor?: ListCursor): Record<string, unknown> {
+  const filter: ListFilterInput = { recipient };
+  if (cursor) filter.cursor = cursor;
+  return listFilter(filter);
+}
+
+export function toApiFeedPage(
+  docs: readonly FeedDocument[],
+  limit: number,
+): { items: ApiFeedItem[]; nextCursor: string | null } {
+  const page = docs.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((doc) => ({
+      id: doc._id,
+      tenantId: doc.tenantId,
+      recipient: doc.recipient,
+      content: fromPairs(doc.content),
+      metadata: fromPairs(doc.metadata),
+      createdAt: new Date(doc.createdAt).toISOString(),
+    })),
+    nextCursor:
+      docs.length > limit && last
+        ? encodeCursor({ createdAt: last.createdAt, id: last._id })
+        : null,
+  };
+}
