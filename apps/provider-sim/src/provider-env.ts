@@ -43,7 +43,7 @@ export function simulatorProviderEnv(
   writeFileSync(apnsKeyFile, apnsKey, { mode: 0o600 });
 
   const smtp = new URL(urls.smtp);
-  smtp.username = 'herald';
+  smtp.username = 'herald-sim-user';
   smtp.password = smtpPassword;
   return {
     env: {

@@ -1,8 +1,4 @@
-import type {
-  DeliveryError,
-  MessageEvent,
-  MessageRequested,
-} from '@herald/messages';
+import type { DeliveryError, MessageEvent, MessageRequested } from '@herald/messages';
 import { recipientProblem, type ProviderRegistry, type SendResult } from '@herald/providers';
 import { redactUrl } from '@herald/redaction';
 import { event } from './event-builder';

@@ -5,15 +5,14 @@ import {
   RETRYABLE_HTTP_STATUSES,
   classifyHttpResponse,
   httpStatusText,
-  internalError,
   parseRetryAfter,
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
 import type { HttpCall, HttpResponse } from './http-call';
 import { Http2Sessions, callHttp2 } from './http2-call';
-import type { Failure, ProviderAdapter, SendRequest, SendResult } from './provider';
+import type { ProviderAdapter, SendRequest, SendResult } from './provider';
+import { internalFailure, invalidContent } from './adapter-support';
 
 interface ApnsReason {
   status: number;
@@ -209,9 +208,7 @@ export class ApnsProvider implements ProviderAdapter {
       return { ok: true, status: 'sent', providerMessageId: apnsId, log: outcome.log };
     } catch (error) {
       // Signing failed (a bad key) or a bug: no request was made.
-      const failure = internalError(error);
-      const message = redactKnownSecrets(failure.message, [this.settings.privateKey]);
-      return { ok: false, error: { ...failure, message }, log: null };
+      return internalFailure(error, [this.settings.privateKey]);
     }
   }
 
@@ -242,12 +239,4 @@ export class ApnsProvider implements ProviderAdapter {
       .setIssuedAt(Math.floor(now / 1000))
       .sign(key);
   }
-}
-
-function invalidContent(message: string): Failure {
-  return {
-    ok: false,
-    error: { category: 'non_retryable', code: 'invalid_content', message },
-    log: null,
-  };
 }

@@ -2,13 +2,12 @@ import type { FcmSettings } from '@herald/config';
 import {
   RETRYABLE_HTTP_STATUSES,
   httpStatusText,
-  internalError,
   parseRetryAfter,
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
 import { GoogleAccessTokens } from './google-oauth';
+import { internalFailure, invalidContent, parseJson } from './adapter-support';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
 import type { ProviderAdapter, SendRequest, SendResult } from './provider';
 
@@ -75,15 +74,7 @@ export class FcmProvider implements ProviderAdapter {
     let secrets: string[] = [this.settings.privateKey];
     try {
       if (!request.content.text) {
-        return {
-          ok: false,
-          error: {
-            category: 'non_retryable',
-            code: 'invalid_content',
-            message: 'push content needs text',
-          },
-          log: null,
-        };
+        return invalidContent('push content needs text');
       }
       const access = await this.tokens.get(request.messageId);
       if (!access.ok) return access;
@@ -91,12 +82,7 @@ export class FcmProvider implements ProviderAdapter {
       const outcome = await callProvider(buildFcmSend(this.settings, request, access.token), {
         timeoutMs: this.timeoutMs,
         secrets,
-        classify: (response) => {
-          const verdict = classifyFcmResponse(response);
-          if (verdict.ok) return verdict;
-          const message = redactKnownSecrets(verdict.error.message, secrets);
-          return { ...verdict, error: { ...verdict.error, message } };
-        },
+        classify: classifyFcmResponse,
       });
       if (!outcome.ok) {
         // A retryable 401 means the access token itself was refused (expired or revoked).
@@ -109,9 +95,7 @@ export class FcmProvider implements ProviderAdapter {
       const providerMessageId = typeof name === 'string' ? name : null;
       return { ok: true, status: 'sent', providerMessageId, log: outcome.log };
     } catch (error) {
-      const described = internalError(error);
-      const message = redactKnownSecrets(described.message, secrets);
-      return { ok: false, error: { ...described, message }, log: null };
+      return internalFailure(error, secrets);
     }
   }
 }
@@ -210,12 +194,4 @@ function readFcmError(body: string): {
 /** An enum-looking value, so that whatever answered cannot put arbitrary text in a code. */
 function enumName(value: unknown): string | null {
   return typeof value === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(value) ? value : null;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -4,10 +4,10 @@ import {
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
 import { SignJWT, importPKCS8, type KeyLike } from 'jose';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
 import type { Failure } from './provider';
+import { parseJson } from './adapter-support';
 
 /** A Google service account, as read from its JSON key file. */
 export interface ServiceAccount {
@@ -80,12 +80,7 @@ export class GoogleAccessTokens {
       {
         timeoutMs: this.timeoutMs,
         secrets,
-        classify: (response) => {
-          const verdict = classifyGoogleTokenResponse(response);
-          if (verdict.ok) return verdict;
-          const message = redactKnownSecrets(verdict.error.message, secrets);
-          return { ...verdict, error: { ...verdict.error, message } };
-        },
+        classify: classifyGoogleTokenResponse,
       },
     );
     if (!outcome.ok) return outcome;
@@ -175,12 +170,4 @@ export function readAccessToken(body: string): { token: string; expiresInS: numb
     token: parsed.access_token,
     expiresInS: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : ASSERTION_LIFETIME_S,
   };
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }

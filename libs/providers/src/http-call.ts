@@ -74,7 +74,12 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
         extraRetryableStatuses: options.extraRetryableStatuses,
       });
     if (verdict.ok) return { ok: true, status: response.statusCode, headers, body, log: exchange };
-    return { ok: false, error: verdict.error, retryAfterMs: verdict.retryAfterMs, log: exchange };
+    // A provider's error text may quote what it was sent, credentials included.
+    const error = {
+      ...verdict.error,
+      message: redactKnownSecrets(verdict.error.message, options.secrets),
+    };
+    return { ok: false, error, retryAfterMs: verdict.retryAfterMs, log: exchange };
   } catch (error) {
     // Error texts can quote what was sent; they go into events like the rest of the exchange.
     const classified = classifyTransportError(error);

@@ -3,15 +3,13 @@ import {
   MAX_RETRY_AFTER_MS,
   RETRYABLE_HTTP_STATUSES,
   httpStatusText,
-  internalError,
   parseRetryAfter,
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
+import { internalFailure, invalidContent, parseJson } from './adapter-support';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
 import type {
-  Failure,
   ProviderAdapter,
   SendRequest,
   SendResult,
@@ -59,13 +57,13 @@ export class SendgridProvider implements ProviderAdapter {
       const outcome = await callProvider(buildSendgridMailSend(this.settings, request), {
         timeoutMs: this.timeoutMs,
         secrets: this.secrets,
-        classify: (response) => this.scrub(classifySendgridResponse(response)),
+        classify: (response) => classifySendgridResponse(response),
       });
       if (!outcome.ok) return outcome;
       const providerMessageId = outcome.headers['x-message-id'] ?? null;
       return { ok: true, status: 'sent', providerMessageId, log: outcome.log };
     } catch (error) {
-      return this.internal(error);
+      return internalFailure(error, this.secrets);
     }
   }
 
@@ -74,7 +72,7 @@ export class SendgridProvider implements ProviderAdapter {
       const outcome = await callProvider(buildSendgridActivityQuery(this.settings, request), {
         timeoutMs: this.timeoutMs,
         secrets: this.secrets,
-        classify: (response) => this.scrub(classifySendgridResponse(response)),
+        classify: (response) => classifySendgridResponse(response),
       });
       if (!outcome.ok) return outcome;
       const reading = readSendgridActivity(outcome.body);
@@ -91,23 +89,8 @@ export class SendgridProvider implements ProviderAdapter {
       }
       return { ok: true, ...reading, log: outcome.log };
     } catch (error) {
-      return this.internal(error);
+      return internalFailure(error, this.secrets);
     }
-  }
-
-  private scrub(verdict: HttpClassification): HttpClassification {
-    if (verdict.ok) return verdict;
-    const message = redactKnownSecrets(verdict.error.message, this.secrets);
-    return { ...verdict, error: { ...verdict.error, message } };
-  }
-
-  private internal(error: unknown): Failure {
-    const described = internalError(error);
-    return {
-      ok: false,
-      error: { ...described, message: redactKnownSecrets(described.message, this.secrets) },
-      log: null,
-    };
   }
 }
 
@@ -251,22 +234,6 @@ function commonHeaders(settings: SendgridSettings, messageId: string): Record<st
   };
 }
 
-function invalidContent(message: string): Failure {
-  return {
-    ok: false,
-    error: { category: 'non_retryable', code: 'invalid_content', message },
-    log: null,
-  };
-}
-
 function trimSlashes(url: string): string {
   return url.replace(/\/+$/, '');
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }

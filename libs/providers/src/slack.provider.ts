@@ -1,14 +1,13 @@
 import type { SlackSettings } from '@herald/config';
 import {
   RETRYABLE_HTTP_STATUSES,
-  internalError,
   parseRetryAfter,
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
+import { internalFailure, invalidContent, parseJson } from './adapter-support';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
-import type { Failure, ProviderAdapter, SendRequest, SendResult } from './provider';
+import type { ProviderAdapter, SendRequest, SendResult } from './provider';
 
 /**
  * chat.postMessage's documented `error` strings. Any string not listed is final: Slack adds
@@ -80,23 +79,15 @@ export class SlackProvider implements ProviderAdapter {
       const outcome = await callProvider(buildSlackPostMessage(this.settings, request), {
         timeoutMs: this.timeoutMs,
         secrets: this.secrets,
-        classify: (response) => this.scrub(classifySlackResponse(response)),
+        classify: classifySlackResponse,
       });
       if (!outcome.ok) return outcome;
       const ts = (parseJson(outcome.body) as { ts?: unknown } | undefined)?.ts;
       const providerMessageId = typeof ts === 'string' ? ts : null;
       return { ok: true, status: 'delivered', providerMessageId, log: outcome.log };
     } catch (error) {
-      const described = internalError(error);
-      const message = redactKnownSecrets(described.message, this.secrets);
-      return { ok: false, error: { ...described, message }, log: null };
+      return internalFailure(error, this.secrets);
     }
-  }
-
-  private scrub(verdict: HttpClassification | null): HttpClassification | null {
-    if (verdict === null || verdict.ok) return verdict;
-    const message = redactKnownSecrets(verdict.error.message, this.secrets);
-    return { ...verdict, error: { ...verdict.error, message } };
   }
 }
 
@@ -155,20 +146,4 @@ export function classifySlackError(slackError: string): DeliveryError {
     code: `slack_${name}`,
     message: known ? `${known.description} (${name})` : `Slack refused the message: ${name}`,
   };
-}
-
-function invalidContent(message: string): Failure {
-  return {
-    ok: false,
-    error: { category: 'non_retryable', code: 'invalid_content', message },
-    log: null,
-  };
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -5,7 +5,8 @@ import type { SmtpSettings } from '@herald/config';
 import { TIMEOUT_CODE, internalError, isNetworkErrorCode } from '@herald/error-classification';
 import type { DeliveryError, ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
-import type { Failure, ProviderAdapter, SendRequest, SendResult } from './provider';
+import type { ProviderAdapter, SendRequest, SendResult } from './provider';
+import { invalidContent } from './adapter-support';
 
 /**
  * nodemailer's error codes (nodemailer/lib/errors) for a server that could not be reached or
@@ -171,6 +172,8 @@ export class SmtpProvider implements ProviderAdapter {
               from: this.settings.from,
               to: request.recipient,
               subject: request.content.subject ?? '',
+              'message-id': smtpMessageId(request.messageId),
+              'idempotency-key': request.messageId,
             },
             body: request.content.text ?? request.content.html ?? null,
           },
@@ -231,12 +234,4 @@ function replyCode(response: string | undefined): number | null {
 
 function clip(text: string): string {
   return text.length <= MAX_MESSAGE_LENGTH ? text : `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
-}
-
-function invalidContent(message: string): Failure {
-  return {
-    ok: false,
-    error: { category: 'non_retryable', code: 'invalid_content', message },
-    log: null,
-  };
 }

@@ -2,15 +2,13 @@ import type { TwilioSettings } from '@herald/config';
 import {
   RETRYABLE_HTTP_STATUSES,
   httpStatusText,
-  internalError,
   parseRetryAfter,
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
-import { redactKnownSecrets } from '@herald/redaction';
+import { internalFailure, invalidContent, parseJson } from './adapter-support';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
 import type {
-  Failure,
   ProviderAdapter,
   SendRequest,
   SendResult,
@@ -70,7 +68,7 @@ export class TwilioProvider implements ProviderAdapter {
       const outcome = await callProvider(buildTwilioSend(this.settings, request), {
         timeoutMs: this.timeoutMs,
         secrets: this.secrets,
-        classify: (response) => this.scrub(classifyTwilioResponse(response)),
+        classify: (response) => classifyTwilioResponse(response),
       });
       if (!outcome.ok) return outcome;
       // Twilio has accepted the message by now: a missing sid only costs the status checks.
@@ -78,7 +76,7 @@ export class TwilioProvider implements ProviderAdapter {
       const providerMessageId = typeof sid === 'string' ? sid : null;
       return { ok: true, status: 'sent', providerMessageId, log: outcome.log };
     } catch (error) {
-      return this.internal(error);
+      return internalFailure(error, this.secrets);
     }
   }
 
@@ -87,7 +85,7 @@ export class TwilioProvider implements ProviderAdapter {
       const outcome = await callProvider(buildTwilioStatusFetch(this.settings, request), {
         timeoutMs: this.timeoutMs,
         secrets: this.secrets,
-        classify: (response) => this.scrub(classifyTwilioResponse(response)),
+        classify: (response) => classifyTwilioResponse(response),
       });
       if (!outcome.ok) return outcome;
       const reading = readTwilioMessage(outcome.body);
@@ -104,23 +102,8 @@ export class TwilioProvider implements ProviderAdapter {
       }
       return { ok: true, ...reading, log: outcome.log };
     } catch (error) {
-      return this.internal(error);
+      return internalFailure(error, this.secrets);
     }
-  }
-
-  private scrub(verdict: HttpClassification): HttpClassification {
-    if (verdict.ok) return verdict;
-    const message = redactKnownSecrets(verdict.error.message, this.secrets);
-    return { ...verdict, error: { ...verdict.error, message } };
-  }
-
-  private internal(error: unknown): Failure {
-    const described = internalError(error);
-    return {
-      ok: false,
-      error: { ...described, message: redactKnownSecrets(described.message, this.secrets) },
-      log: null,
-    };
   }
 }
 
@@ -238,20 +221,4 @@ function commonHeaders(settings: TwilioSettings, messageId: string): Record<stri
     'idempotency-key': messageId,
     'user-agent': 'herald/1',
   };
-}
-
-function invalidContent(message: string): Failure {
-  return {
-    ok: false,
-    error: { category: 'non_retryable', code: 'invalid_content', message },
-    log: null,
-  };
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }
