@@ -1,6 +1,7 @@
-// The part of `npm run demo` that talks to a running Herald: sends a handful of messages that
-// each take a different path through the pipeline, waits (polling the read API, with a
-// deadline) until every one has a final status, and prints what happened.
+// The part of `npm run demo` that talks to a running Herald: sends messages that each take a
+// different path through the pipeline (webhooks through success, retries and failure, then one
+// per channel and provider, all answered by the provider simulator), waits (polling the read
+// API, with a deadline) until every one has a final status, and prints what happened.
 //
 //   node scripts/demo.mjs           run the scenarios (scripts/demo.sh starts everything first)
 //   node scripts/demo.mjs events    print every event on herald.message-events as it arrives
@@ -11,7 +12,7 @@
 // HERALD_TIME_SCALE. HERALD_DEMO_TIMEOUT_S bounds the wait for final statuses (default 90, or
 // Knock's 30-minute window at HERALD_TIME_SCALE plus a minute when that is longer).
 
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -33,7 +34,10 @@ const TIME_SCALE = Number(env.HERALD_TIME_SCALE || 1);
 const TIMEOUT_MS = Number(env.HERALD_DEMO_TIMEOUT_S || Math.max(90, 1800 * TIME_SCALE + 60)) * 1000;
 const LOG_DIR = env.HERALD_DEMO_LOG_DIR || '.herald/logs';
 
-const FINAL = new Set(['sent', 'delivered', 'undelivered', 'bounced', 'not_sent']);
+// `sent` is not among them: Twilio and SendGrid messages go on to status checks after it.
+const TERMINAL = new Set(['delivered', 'undelivered', 'bounced', 'not_sent']);
+/** Finished: what the scenario expects, or a status nothing follows. */
+const isFinished = (status, expect) => status === expect || TERMINAL.has(status);
 const REQUESTS_TOPIC = 'herald.messages.requested';
 const EVENTS_TOPIC = 'herald.message-events';
 
@@ -169,6 +173,8 @@ async function produceRequest(request) {
 const RUN = Date.now().toString(36).slice(-6);
 const idOf = (name) => `demo-${RUN}-${name}`;
 const hookUrl = (script, name) => `${SIM}/hooks/${script}/${idOf(name)}`;
+/** A fresh number per run: the simulator keeps registered scripts per recipient. */
+const phone = () => `+1555${String(randomInt(10_000_000)).padStart(7, '0')}`;
 
 const SCENARIOS = [
   { name: 'instant', story: 'webhook answers 200', script: 'ok', expect: 'sent' },
@@ -195,32 +201,131 @@ const SCENARIOS = [
     recipient: 'not-a-url',
     expect: 'rejected',
   },
+  // One per channel and provider. The simulator answers each in the provider's own API; how is
+  // scripted per recipient: registered beforehand (`register`, PUT /_sim/recipients/<r>) or
+  // written into the recipient as `<script>+rest`. Unscripted, it accepts the message and
+  // Twilio/SendGrid status lookups report delivered after 500 ms.
+  {
+    name: 'sms-delivered',
+    story: 'Twilio reports delivered after 1.5 s',
+    channel: 'sms',
+    provider: 'twilio',
+    recipient: phone(),
+    register: { status: 'delivered-after-1500' },
+    content: { text: 'Your Herald demo code is 123456' },
+    expect: 'delivered',
+  },
+  {
+    name: 'sms-bounced',
+    story: 'Twilio reports failed after 1 s',
+    channel: 'sms',
+    provider: 'twilio',
+    recipient: phone(),
+    register: { status: 'failed-after-1000' },
+    content: { text: 'This one never arrives' },
+    expect: 'bounced',
+  },
+  {
+    name: 'email-sendgrid',
+    story: 'SendGrid reports delivered',
+    channel: 'email',
+    provider: 'sendgrid',
+    recipient: `${idOf('email-sendgrid')}@sim.test`,
+    content: { subject: 'Herald demo', text: 'Sent through SendGrid' },
+    expect: 'delivered',
+  },
+  {
+    // SMTP has no status lookup: the server taking the mail is as far as Herald can see.
+    name: 'email-smtp',
+    story: 'SMTP server takes the mail',
+    channel: 'email',
+    provider: 'smtp',
+    recipient: `${idOf('email-smtp')}@sim.test`,
+    content: { subject: 'Herald demo', text: 'Sent over SMTP' },
+    expect: 'sent',
+  },
+  {
+    // Slack's answer to chat.postMessage is itself the confirmation.
+    name: 'chat-slack',
+    story: 'Slack posts it',
+    channel: 'chat',
+    provider: 'slack',
+    recipient: `C-${idOf('chat')}`,
+    content: { text: 'Deploy finished' },
+    expect: 'delivered',
+  },
+  {
+    name: 'push-fcm',
+    story: 'FCM accepts the push',
+    channel: 'push',
+    provider: 'fcm',
+    recipient: `${idOf('fcm')}-token`,
+    content: { title: 'Herald demo', text: 'Pushed through FCM' },
+    expect: 'sent',
+  },
+  {
+    name: 'push-apns',
+    story: 'APNs: BadDeviceToken',
+    channel: 'push',
+    provider: 'apns',
+    recipient: `error-BadDeviceToken-1+${idOf('apns')}-token`,
+    content: { title: 'Herald demo', text: 'Never shown' },
+    expect: 'undelivered',
+  },
+  {
+    name: 'in-app',
+    story: "stored in the recipient's feed",
+    channel: 'in_app',
+    provider: 'in_app',
+    recipient: idOf('user'),
+    content: { title: 'Herald demo', body: 'Shown in the in-app feed' },
+    expect: 'delivered',
+  },
 ];
+const byName = new Map(SCENARIOS.map((scenario) => [scenario.name, scenario]));
+
+const channelOf = (scenario) => scenario.channel ?? 'webhook';
 
 function requestFor(scenario) {
+  const webhook = channelOf(scenario) === 'webhook';
   return {
     messageId: idOf(scenario.name),
     tenantId: 'demo',
-    channel: 'webhook',
+    channel: channelOf(scenario),
     provider: scenario.provider ?? 'webhook',
     recipient: scenario.recipient ?? hookUrl(scenario.script, scenario.name),
-    content: { title: 'Herald demo', body: `scenario ${scenario.name}: ${scenario.story}` },
-    // Named explicitly (webhooks default to the `webhook` policy) so Knock's schedule shows.
-    retryPolicy: 'knock',
+    content: scenario.content ?? {
+      title: 'Herald demo',
+      body: `scenario ${scenario.name}: ${scenario.story}`,
+    },
+    // Named explicitly for webhooks (they default to the `webhook` policy) so Knock's schedule
+    // shows; every other channel defaults to knock, whose status-check schedule is used too.
+    ...(webhook ? { retryPolicy: 'knock' } : {}),
     metadata: { demo: RUN, scenario: scenario.name },
   };
+}
+
+/** Registers a recipient's scripts with the simulator before its message is sent. */
+async function register(recipient, scripts) {
+  const url = `${SIM}/_sim/recipients/${encodeURIComponent(recipient)}`;
+  const response = await http('PUT', url, scripts);
+  if (response.status >= 300) {
+    throw new Error(`PUT ${url} answered ${response.status}: ${response.text.slice(0, 300)}`);
+  }
 }
 
 /** Sends every scenario; returns one result per scenario: { messageId, accepted, problem }. */
 async function sendAll() {
   heading(`Sending ${SCENARIOS.length} messages (run ${RUN})`);
   say(
-    `  Every message is a webhook to the provider simulator at ${SIM}, whose URL path tells it how to answer.`,
+    `  Every provider is the simulator at ${SIM} (APNs and SMTP on their own ports): a webhook's URL path\n` +
+      `  tells it how to answer, other recipients are scripted by registration or a <script>+ prefix.`,
   );
   const results = new Map();
   const rows = [];
   for (const scenario of SCENARIOS) {
     const request = requestFor(scenario);
+    if (scenario.register) await register(request.recipient, scenario.register);
     let how;
     let outcome;
     if (scenario.viaKafka) {
@@ -251,10 +356,10 @@ async function sendAll() {
         );
       }
     }
-    rows.push([request.messageId, scenario.story, how, outcome]);
+    rows.push([request.messageId, via(scenario), scenario.story, how, outcome]);
   }
   say();
-  table(['MESSAGE', 'SCENARIO', 'SENT WITH', 'ANSWER'], rows);
+  table(['MESSAGE', 'CHANNEL/PROVIDER', 'SCENARIO', 'SENT WITH', 'ANSWER'], rows);
   return results;
 }
 

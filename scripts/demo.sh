@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # npm run demo: Herald's main job end to end on this machine. Installs and starts the real
 # servers if they are not up, builds (when the sources changed) and starts the four services
-# and the provider simulator, then scripts/demo.mjs sends a handful of messages that take
-# different paths (instant success, retries, Retry-After, giving up, not_sent, rejected),
-# waits for their final statuses and prints them. On exit it stops the services and the
-# simulator, and the servers it started (servers it found running are left running).
+# and the provider simulator, with every provider (SendGrid, SMTP, Twilio, Slack, FCM, APNs)
+# pointed at the simulator through throwaway credentials. scripts/demo.mjs then sends messages
+# that take different paths (webhooks: instant success, retries, Retry-After, giving up,
+# not_sent, rejected; then one per channel: SMS and email confirmed by status checks, a bounce,
+# chat, push, a bad device token, in-app), waits for their final statuses and prints them.
+# On exit it stops the services and the simulator, and the servers it started (servers it
+# found running are left running).
 #
 # Every port is overridable, so the demo can run beside another Herald:
 #   HERALD_RUN_DIR=/tmp/demo-run KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 \
 #   SCHEMA_REGISTRY_PORT=18081 MONGODB_PORT=27018 INGEST_PORT=13000 PROJECTOR_PORT=13001 \
-#   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 PROVIDER_SIM_PORT=14010 npm run demo
-# HERALD_RUN_DIR holds the servers' data, pids and logs, and the services' logs (default .herald).
+#   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 PROVIDER_SIM_PORT=14010 \
+#   PROVIDER_SIM_APNS_PORT=14011 PROVIDER_SIM_SMTP_PORT=12525 npm run demo
+# The simulator's PROVIDER_SIM_PORT serves the HTTP providers and webhooks; APNs (cleartext
+# HTTP/2) and SMTP have their own listeners, on PROVIDER_SIM_APNS_PORT (default 4011) and
+# PROVIDER_SIM_SMTP_PORT (default 2525).
+# HERALD_RUN_DIR holds the servers' data, pids and logs, the services' logs, and the simulator's
+# throwaway provider credentials in sim-credentials/ (default .herald).
 # HERALD_TIME_SCALE (default 0.005) shrinks every retry delay: Knock's 30 minutes take 9 s.
 # HERALD_DEMO_BUILD=1 rebuilds every app, =0 never builds (default: the apps whose sources
 # changed); HERALD_DEMO_KEEP=1 keeps everything running until
@@ -31,6 +39,8 @@ export PROJECTOR_PORT="${PROJECTOR_PORT:-3001}"
 export SENDER_PORT="${SENDER_PORT:-3002}"
 export STATUS_CHECKER_PORT="${STATUS_CHECKER_PORT:-3003}"
 export PROVIDER_SIM_PORT="${PROVIDER_SIM_PORT:-4010}"
+export PROVIDER_SIM_APNS_PORT="${PROVIDER_SIM_APNS_PORT:-4011}"
+export PROVIDER_SIM_SMTP_PORT="${PROVIDER_SIM_SMTP_PORT:-2525}"
 export HERALD_TIME_SCALE="${HERALD_TIME_SCALE:-0.005}"
 mkdir -p "${HERALD_RUN_DIR:-$ROOT/.herald}"
 HERALD_RUN_DIR="$(cd "${HERALD_RUN_DIR:-$ROOT/.herald}" && pwd)"
@@ -62,14 +72,15 @@ fi
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The demo's own processes need free ports; say which variable moves one.
-declare -A port_var=([ingest]=INGEST_PORT [projector]=PROJECTOR_PORT [sender]=SENDER_PORT
-  [status-checker]=STATUS_CHECKER_PORT [provider-sim]=PROVIDER_SIM_PORT)
 declare -A ports=([ingest]="$INGEST_PORT" [projector]="$PROJECTOR_PORT" [sender]="$SENDER_PORT"
   [status-checker]="$STATUS_CHECKER_PORT" [provider-sim]="$PROVIDER_SIM_PORT")
 apps=(provider-sim ingest sender status-checker projector)
-for app in "${apps[@]}"; do
-  if port_open "${ports[$app]}"; then
-    die "port ${ports[$app]} (${port_var[$app]}, for $app) is already in use, maybe by another Herald; choose another with ${port_var[$app]}=..."
+for check in "provider-sim:PROVIDER_SIM_PORT" "provider-sim's APNs listener:PROVIDER_SIM_APNS_PORT" \
+  "provider-sim's SMTP listener:PROVIDER_SIM_SMTP_PORT" ingest:INGEST_PORT sender:SENDER_PORT \
+  status-checker:STATUS_CHECKER_PORT projector:PROJECTOR_PORT; do
+  what="${check%:*}" var="${check##*:}"
+  if port_open "${!var}"; then
+    die "port ${!var} ($var, for $what) is already in use, maybe by another Herald; choose another with $var=..."
   fi
 done
 
@@ -154,6 +165,14 @@ else
   say "Using the services already built in dist/ (HERALD_DEMO_BUILD=1 rebuilds them)"
 fi
 
+# Every provider pointed at the simulator, configured as a user would (HERALD_* variables and
+# key files), with fresh credentials each run. The timeout only matters for a bundle built
+# before the `env` subcommand existed (HERALD_DEMO_BUILD=0), which would start a server instead.
+credentials="$HERALD_RUN_DIR/sim-credentials"
+provider_env="$(timeout 60 node dist/apps/provider-sim/main.js env "$credentials")" ||
+  die "dist/apps/provider-sim/main.js env failed; if its bundle predates the env subcommand, HERALD_DEMO_BUILD=1 rebuilds it"
+eval "$provider_env"
+
 say "Starting the provider simulator and the services (logs in $LOGS/<service>.log)"
 for app in "${apps[@]}"; do
   node "dist/apps/$app/main.js" >"$LOGS/$app.log" 2>&1 &
@@ -180,15 +199,16 @@ printf '  %-16s %-6s %-26s %s\n' SERVICE PORT READY CHECKS
 for app in "${apps[@]}"; do
   body="$(curl -fsS "http://127.0.0.1:${ports[$app]}/health/ready")"
   node -e '
-    const [app, port, body] = process.argv.slice(1);
+    const [app, port, body, apnsPort, smtpPort] = process.argv.slice(1);
     const r = JSON.parse(body);
     const checks = r.checks
       ? Object.entries(r.checks).map(([k, v]) => `${k}=${v.status}`).join(" ")
-      : "(stands in for the providers)";
+      : `(stands in for the providers; APNs on ${apnsPort}, SMTP on ${smtpPort})`;
     console.log(`  ${app.padEnd(16)} ${port.padEnd(6)} ${`${r.status} (GET /health/ready)`.padEnd(26)} ${checks}`);
-  ' "$app" "${ports[$app]}" "$body"
+  ' "$app" "${ports[$app]}" "$body" "$PROVIDER_SIM_APNS_PORT" "$PROVIDER_SIM_SMTP_PORT"
 done
 echo "  Kafka $KAFKA_BROKERS, schema registry $SCHEMA_REGISTRY_URL, MongoDB $MONGODB_URI"
+echo "  Providers: all pointed at the simulator, throwaway credentials in $credentials"
 
 HERALD_DEMO_LOG_DIR="$LOGS" node scripts/demo.mjs run
 

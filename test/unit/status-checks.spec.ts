@@ -1,4 +1,4 @@
-import type { ProviderExchange } from '@herald/messages';
+import type { MessageEvent, ProviderExchange } from '@herald/messages';
 import { afterStatusCheck, CHECKS_EXHAUSTED, type StatusCheckTask } from '@herald/pipeline';
 import type { StatusCheckResult } from '@herald/providers';
 import { BUILT_IN_POLICIES, maxAttemptsOf, policyDelayMs } from '@herald/retry-policy';
@@ -28,18 +28,28 @@ const pending: StatusCheckResult = { ok: true, outcome: 'pending', providerStatu
 const deps = { schedule: knock, now: sentAt + 10, timeScale: 1, random: () => 1 };
 
 describe('afterStatusCheck', () => {
-  it('records delivered when the provider confirms', () => {
+  it('records the check, then delivered, when the provider confirms', () => {
     const outcome = afterStatusCheck(task, { ok: true, outcome: 'delivered', log }, deps);
     expect(outcome.next).toBeNull();
-    expect(outcome.event).toMatchObject({
-      type: 'delivered',
-      status: 'delivered',
+    expect(outcome.events).toHaveLength(2);
+    // The check carries the exchange; the outcome follows at the next seq.
+    expect(outcome.events[0]).toMatchObject({
+      type: 'status_check_attempted',
+      status: 'sent',
       seq: 4,
       attempt: 1,
       maxAttempts: 11,
+      log,
+      nextAttemptAt: null,
+    });
+    expect(outcome.events[1]).toMatchObject({
+      type: 'delivered',
+      status: 'delivered',
+      seq: 5,
+      attempt: 1,
       providerMessageId: 'SM1',
       error: null,
-      log,
+      log: null,
     });
   });
 
@@ -47,12 +57,13 @@ describe('afterStatusCheck', () => {
     const error = { category: 'non_retryable' as const, code: 'twilio_30005', message: 'Unknown' };
     const result = afterStatusCheck(task, { ok: true, outcome, error, log }, deps);
     expect(result.next).toBeNull();
-    expect(result.event).toMatchObject({ type: outcome, status: outcome, error });
+    expect(result.events.map((e) => e.type)).toEqual(['status_check_attempted', outcome]);
+    expect(result.events[1]).toMatchObject({ type: outcome, status: outcome, error });
   });
 
   it('schedules the next check by the status-check schedule while the provider has no answer', () => {
     const outcome = afterStatusCheck(task, pending, deps);
-    expect(outcome.event).toMatchObject({
+    expect(outcome.events[0]).toMatchObject({
       type: 'status_check_attempted',
       status: 'sent',
       attempt: 1,
@@ -70,7 +81,10 @@ describe('afterStatusCheck', () => {
       log,
     };
     const outcome = afterStatusCheck(task, failure, deps);
-    expect(outcome.event).toMatchObject({ error: failure.error, nextAttemptAt: deps.now + 20_000 });
+    expect(outcome.events[0]).toMatchObject({
+      error: failure.error,
+      nextAttemptAt: deps.now + 20_000,
+    });
     expect(outcome.next?.dueAt).toBe(deps.now + 20_000);
   });
 
@@ -82,7 +96,7 @@ describe('afterStatusCheck', () => {
     };
     const outcome = afterStatusCheck(task, failure, deps);
     expect(outcome.next).toBeNull();
-    expect(outcome.event).toMatchObject({
+    expect(outcome.events[0]).toMatchObject({
       type: 'status_check_attempted',
       status: 'sent',
       nextAttemptAt: null,
@@ -93,15 +107,15 @@ describe('afterStatusCheck', () => {
   it.each([
     ['knock', knock!, 11],
     ['courier', courier!, 25],
-  ])('under %s makes exactly %#… checks, then says they are exhausted', (_, schedule, checks) => {
+  ])('under %s makes exactly %d checks, then says they are exhausted', (_, schedule, checks) => {
     expect(maxAttemptsOf(schedule)).toBe(checks);
     let current: StatusCheckTask | null = task;
     let now = sentAt;
-    const events = [];
+    const events: MessageEvent[] = [];
     while (current) {
       now = current.dueAt;
       const outcome = afterStatusCheck(current, pending, { schedule, now, timeScale: 0.001 });
-      events.push(outcome.event);
+      events.push(...outcome.events);
       current = outcome.next;
     }
     expect(events).toHaveLength(checks);
@@ -118,6 +132,6 @@ describe('afterStatusCheck', () => {
   it('ends the checks when the policy no longer has a status-check schedule', () => {
     const outcome = afterStatusCheck(task, pending, { ...deps, schedule: null });
     expect(outcome.next).toBeNull();
-    expect(outcome.event.error).toMatchObject({ code: CHECKS_EXHAUSTED });
+    expect(outcome.events[0]!.error).toMatchObject({ code: CHECKS_EXHAUSTED });
   });
 });

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { DEFAULT_MAX_MESSAGES } from './message-store';
+import { simulatorProviderEnv } from './provider-env';
 import { MAX_LATENCY_MS } from './scripts';
 import { createSimulator, DEFAULT_MAX_RECORDED } from './simulator';
 
@@ -46,10 +48,61 @@ function readConfig(): {
   };
 }
 
+type Config = ReturnType<typeof readConfig>;
+
+/** Inside single quotes the shell takes everything literally except `'` itself. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How a client reaches a listener bound to `host`: a wildcard bind is reached on loopback. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/**
+ * `env <dir>`: the HERALD_* variables that point every provider at a simulator started with the
+ * same PROVIDER_SIM_* variables, as `export` lines for a shell to eval, with throwaway key files
+ * written under <dir>. It only prints, so the server can be started afterwards (or elsewhere).
+ */
+function printProviderEnv(config: Config, dir: string | undefined): void {
+  if (!dir) throw new EnvError('usage: main.js env <dir for the throwaway key files>');
+  // Port 0 means "any free port", which only the listening server learns.
+  for (const [name, port] of [
+    ['PROVIDER_SIM_PORT', config.port],
+    ['PROVIDER_SIM_APNS_PORT', config.apnsPort],
+    ['PROVIDER_SIM_SMTP_PORT', config.smtpPort],
+  ] as const) {
+    if (port === 0) throw new EnvError(`env needs a fixed ${name}, not 0`);
+  }
+  const host = reachableHost(config.host);
+  const { env } = simulatorProviderEnv(
+    {
+      http: `http://${host}:${config.port}`,
+      apns: `http://${host}:${config.apnsPort}`,
+      smtp: `smtp://${host}:${config.smtpPort}`,
+    },
+    // Absolute, so the key-file paths hold wherever the services are started from.
+    resolve(dir),
+  );
+  const lines = Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
-  let config: ReturnType<typeof readConfig>;
+  const [command, ...args] = process.argv.slice(2);
+  let config: Config;
   try {
+    if (command !== undefined && command !== 'env') {
+      throw new EnvError(`unknown command "${command}"; usage: main.js [env <dir>]`);
+    }
     config = readConfig();
+    if (command === 'env') {
+      printProviderEnv(config, args[0]);
+      return;
+    }
   } catch (error) {
     if (error instanceof EnvError) {
       process.stderr.write(`herald-provider-sim: ${error.message}\n`);

@@ -70,13 +70,14 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       now: Date.now(),
       timeScale: this.config.timeScale,
     });
-    const outputs: Output[] = [
-      {
+    const outputs: Output[] = [];
+    for (const event of outcome.events) {
+      outputs.push({
         topic: TOPICS.messageEvents.name,
         key: task.messageId,
-        value: await this.codec.encode(TOPICS.messageEvents.name, outcome.event),
-      },
-    ];
+        value: await this.codec.encode(TOPICS.messageEvents.name, event),
+      });
+    }
     if (outcome.next) {
       outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.next));
     }

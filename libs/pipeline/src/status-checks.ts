@@ -46,7 +46,8 @@ export function firstStatusCheck(
 }
 
 export interface CheckOutcome {
-  event: MessageEvent;
+  /** `status_check_attempted`, followed by the outcome when the provider gave a final one. */
+  events: MessageEvent[];
   /** The next check, when one is scheduled. */
   next: StatusCheckTask | null;
 }
@@ -57,11 +58,12 @@ const NO_MORE_CHECKS: Schedule = { kind: 'sequence', delaysMs: [], maxRetries: 0
 export const CHECKS_EXHAUSTED = 'status_checks_exhausted';
 
 /**
- * What the status checker records after one check: the provider's final answer (`delivered`,
- * `bounced`, `undelivered`), or a `status_check_attempted` with the next check scheduled. When
- * the schedule is spent, or the check itself cannot succeed (bad credentials, unknown id), the
- * last `status_check_attempted` says why and the message stays `sent`: the provider did
- * accept it.
+ * What the status checker records after one check. Every check is a `status_check_attempted`
+ * carrying its request/response log (CONTRACT.md: each check emits one); a final answer from the
+ * provider follows it as `delivered`, `bounced` or `undelivered`. Otherwise the next check is
+ * scheduled, unless the schedule is spent or the check itself can never succeed (bad
+ * credentials, unknown id): then the `status_check_attempted` says why and the message stays
+ * `sent`, since the provider did accept it.
  */
 export function afterStatusCheck(
   task: StatusCheckTask,
@@ -91,11 +93,16 @@ export function afterStatusCheck(
   };
   if (result.ok && result.outcome !== 'pending') {
     const error = result.outcome === 'delivered' ? null : result.error;
-    return { event: event(base, { ...common, type: result.outcome, error }), next: null };
+    const checked = event(base, { ...common, type: 'status_check_attempted' });
+    const outcome = event(
+      { ...base, seq: base.seq + 1 },
+      { ...common, log: null, type: result.outcome, error },
+    );
+    return { events: [checked, outcome], next: null };
   }
 
   const stopped = (error: DeliveryError): CheckOutcome => ({
-    event: event(base, { ...common, type: 'status_check_attempted', error }),
+    events: [event(base, { ...common, type: 'status_check_attempted', error })],
     next: null,
   });
   const failure = result.ok ? null : result.error;
@@ -120,13 +127,15 @@ export function afterStatusCheck(
     });
   }
   return {
-    event: event(base, {
-      ...common,
-      type: 'status_check_attempted',
-      // A check that found no final status yet is not an error; a failed check is.
-      error: failure,
-      nextAttemptAt: next.dueAt,
-    }),
+    events: [
+      event(base, {
+        ...common,
+        type: 'status_check_attempted',
+        // A check that found no final status yet is not an error; a failed check is.
+        error: failure,
+        nextAttemptAt: next.dueAt,
+      }),
+    ],
     next: {
       ...task,
       attempt: task.attempt + 1,

@@ -32,7 +32,7 @@ export interface MessageDocument {
   /** Send attempts made: the highest `attempt` of a send event that reached (or tried) a provider. */
   attempts: number;
   maxAttempts: number | null;
-  /** Status checks that found no final answer (`status_check_attempted` events). */
+  /** Delivery-status checks made (`status_check_attempted` events). */
   statusChecks: number;
   /** The last error seen, kept after a later success so "why did it take 3 attempts" stays answerable. */
   lastError: DeliveryError | null;
