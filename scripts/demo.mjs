@@ -96,7 +96,12 @@ const offset = (ms) => `+${(ms / 1000).toFixed(3)} s`;
 
 function errorText(error) {
   if (!error) return '';
-  return `${error.message} [${error.category}]`;
+  // Provider texts can be vague (Twilio's own text for 30008 is "Unknown error"), so the code
+  // is added when the text does not already name it (as "503 Service Unavailable" does http_503).
+  const named = [error.code, error.code.replace(/^[^_]*_/, '')].some((part) =>
+    error.message.toLowerCase().includes(part.toLowerCase()),
+  );
+  return `${error.message}${named ? '' : ` (${error.code})`} [${error.category}]`;
 }
 
 /** A back-off as it would be at full speed: whole seconds are precise enough. */
@@ -285,6 +290,7 @@ const SCENARIOS = [
 const byName = new Map(SCENARIOS.map((scenario) => [scenario.name, scenario]));
 
 const channelOf = (scenario) => scenario.channel ?? 'webhook';
+const via = (scenario) => `${channelOf(scenario)}/${scenario.provider ?? 'webhook'}`;
 
 function requestFor(scenario) {
   const webhook = channelOf(scenario) === 'webhook';
@@ -363,7 +369,7 @@ async function sendAll() {
   return results;
 }
 
-/** Polls GET /v1/messages/{id} until every accepted message is final or the deadline passes. */
+/** Polls GET /v1/messages/{id} until every accepted message is finished or the deadline passes. */
 async function waitForFinal(results) {
   const windowMs = 30 * 60_000 * TIME_SCALE;
   heading('Waiting for every message to reach a final status');
@@ -372,33 +378,47 @@ async function waitForFinal(results) {
       `so Knock's 30-minute retry window takes ${windowMs < 10_000 ? `${(windowMs / 1000).toFixed(1).replace(/\.0$/, '')} s` : roughDuration(windowMs)}; deadline ${duration(TIMEOUT_MS)}.`,
   );
   const started = Date.now();
-  const pending = new Set(
-    [...results.values()].filter((r) => r.accepted).map((result) => result.messageId),
+  // messageId → the status its scenario expects.
+  const pending = new Map(
+    [...results]
+      .filter(([, result]) => result.accepted)
+      .map(([name, result]) => [result.messageId, byName.get(name).expect]),
   );
+  const width = Math.max(...[...pending.keys()].map((id) => id.length));
   const latest = new Map();
   while (pending.size > 0 && Date.now() - started < TIMEOUT_MS) {
     await Promise.all(
-      [...pending].map(async (messageId) => {
+      [...pending].map(async ([messageId, expect]) => {
         const response = await http('GET', `${PROJECTOR}/v1/messages/${messageId}`);
         if (response.status === 404) return; // not projected yet
         if (response.status !== 200) {
           throw new Error(`GET /v1/messages/${messageId} answered ${response.status}`);
         }
         latest.set(messageId, response.json);
-        if (FINAL.has(response.json.status)) {
+        if (isFinished(response.json.status, expect)) {
           pending.delete(messageId);
-          const { status, attempts } = response.json;
+          const { status } = response.json;
           say(
-            `  ${offset(Date.now() - started).padStart(10)}  ${messageId.padEnd(24)} ` +
-              `${statusStyle(status)(status)}${attempts ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''}`,
+            `  ${offset(Date.now() - started).padStart(10)}  ${messageId.padEnd(width)}  ` +
+              `${statusStyle(status)(status)}${attemptsText(response.json, ' after ')}`,
           );
         }
       }),
     );
     if (pending.size > 0) await sleep(250);
   }
-  return { latest, unfinished: [...pending] };
+  return { latest, unfinished: [...pending.keys()] };
 }
+
+/** " after 2 attempts, 3 status checks"; empty before any attempt (not_sent). */
+function attemptsText(message, lead) {
+  const { attempts, statusChecks } = message;
+  if (!attempts) return '';
+  const checks = statusChecks ? `, ${plural(statusChecks, 'status check')}` : '';
+  return `${lead}${plural(attempts, 'attempt')}${checks}`;
+}
+
+const plural = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 async function eventsOf(messageId) {
   const response = await http('GET', `${PROJECTOR}/v1/messages/${messageId}/events`);
@@ -424,14 +444,20 @@ function printOutcomes(results, latest) {
     } else if (!message) {
       status = { text: 'unknown (not projected)', style: red };
     } else {
-      const final = FINAL.has(message.status);
+      const final = isFinished(message.status, scenario.expect);
       status = {
         text: final ? message.status : `${message.status} (not final)`,
         style: statusStyle(message.status),
       };
-      attempts = message.maxAttempts
-        ? `${message.attempts} of ${message.maxAttempts}`
-        : String(message.attempts);
+      // Once status checks run, the message's maxAttempts is the check schedule's, not the
+      // send's, so "1 of 11" would mislead: then attempts and checks are shown as counts.
+      if (message.statusChecks) {
+        attempts = `${message.attempts}, ${plural(message.statusChecks, 'check')}`;
+      } else {
+        attempts = message.maxAttempts
+          ? `${message.attempts} of ${message.maxAttempts}`
+          : String(message.attempts);
+      }
       lastError = errorText(message.lastError);
     }
     const asExpected =
@@ -441,6 +467,7 @@ function printOutcomes(results, latest) {
     if (!asExpected) mismatches += 1;
     rows.push([
       result.messageId,
+      via(scenario),
       scenario.story,
       status,
       attempts,
@@ -450,28 +477,38 @@ function printOutcomes(results, latest) {
       lastError,
     ]);
   }
-  table(['MESSAGE', 'SCENARIO', 'STATUS', 'ATTEMPTS', 'AS EXPECTED', 'LAST ERROR'], rows);
+  table(
+    ['MESSAGE', 'CHANNEL/PROVIDER', 'SCENARIO', 'STATUS', 'ATTEMPTS', 'AS EXPECTED', 'LAST ERROR'],
+    rows,
+  );
   return mismatches;
 }
 
-async function printTimeline(messageId) {
+/** `story`: a line on what the timeline shows, before the legend every timeline shares. */
+async function printTimeline(messageId, story) {
   const events = await eventsOf(messageId);
   if (events.length === 0) return;
   const t0 = Date.parse(events[0].occurredAt);
   heading(`Event timeline of ${messageId} (GET /v1/messages/${messageId}/events)`);
+  if (story) say(`  ${story}`);
   say(
-    `  Times are offsets from the first event. WAIT is the back-off before the next attempt; ` +
-      `AT FULL SPEED is that wait at HERALD_TIME_SCALE=1.`,
+    `  Times are offsets from the first event. WAIT is the back-off before the next attempt (or ` +
+      `status check); AT FULL SPEED is that wait at HERALD_TIME_SCALE=1.`,
   );
+  // Status checks are counted apart from send attempts: every event after `sent` (the checks and
+  // the outcome a check found) carries a check number, so say which one a number counts.
+  let checking = false;
   const rows = events.map((event) => {
     const at = Date.parse(event.occurredAt);
     const next = event.nextAttemptAt ? Date.parse(event.nextAttemptAt) : null;
+    const counted = checking ? 'check ' : '';
+    if (event.type === 'sent') checking = true;
     const attempt =
       event.attempt === 0
         ? '-'
         : event.maxAttempts
-          ? `${event.attempt} of ${event.maxAttempts}`
-          : String(event.attempt);
+          ? `${counted}${event.attempt} of ${event.maxAttempts}`
+          : `${counted}${event.attempt}`;
     return [
       String(event.seq),
       { text: event.type, style: statusStyle(event.status) },
@@ -503,8 +540,30 @@ async function printRetryAfterNote(messageId) {
   );
 }
 
+/** The in-app recipient's feed: what an app would show, read back from the projector. */
+async function printFeed(recipient) {
+  const path = `/v1/recipients/${encodeURIComponent(recipient)}/feed`;
+  const response = await http('GET', `${PROJECTOR}${path}`);
+  heading(`In-app feed of ${recipient} (GET ${path})`);
+  if (response.status !== 200) {
+    say(red(`  GET ${path} answered ${response.status}: ${response.text.slice(0, 300)}`));
+    return;
+  }
+  const rows = response.json.items.map((item) => [
+    item.id,
+    item.createdAt,
+    Object.entries(item.content)
+      .map(([key, value]) => `${key}: ${value}`)
+      .join(', '),
+  ]);
+  if (rows.length === 0) say(yellow('  (empty)'));
+  else table(['MESSAGE', 'CREATED AT', 'CONTENT'], rows);
+}
+
 function printWhereToLook(results) {
   const retried = results.get('retried').messageId;
+  const sms = results.get('sms-delivered').messageId;
+  const feedOf = encodeURIComponent(byName.get('in-app').recipient);
   const fromHere = relative(process.cwd(), LOG_DIR);
   const logs = fromHere.startsWith('..') ? LOG_DIR : fromHere || '.';
   heading('Where to look next');
@@ -512,6 +571,8 @@ function printWhereToLook(results) {
     ['Message (status, attempts, last error)', `curl -s ${PROJECTOR}/v1/messages/${retried}`],
     ['Its event timeline', `curl -s ${PROJECTOR}/v1/messages/${retried}/events`],
     ['Its provider requests and responses', `curl -s ${PROJECTOR}/v1/messages/${retried}/logs`],
+    ["The SMS's Twilio send and status lookups", `curl -s ${PROJECTOR}/v1/messages/${sms}/logs`],
+    ["The in-app recipient's feed", `curl -s ${PROJECTOR}/v1/recipients/${feedOf}/feed`],
     [
       'Undelivered webhooks, newest first',
       `curl -s '${PROJECTOR}/v1/messages?status=undelivered&channel=webhook'`,
@@ -540,6 +601,12 @@ async function runDemo() {
   const mismatches = printOutcomes(results, latest);
   await printTimeline(results.get('gives-up').messageId);
   await printRetryAfterNote(results.get('rate-limited').messageId);
+  await printTimeline(
+    results.get('sms-delivered').messageId,
+    'Twilio took the SMS (sent); the status checker then asked Twilio for its status until it ' +
+      'answered delivered.',
+  );
+  await printFeed(byName.get('in-app').recipient);
   printWhereToLook(results);
   if (unfinished.length > 0) {
     say(

@@ -172,39 +172,31 @@ describe('read model: folding timelines', () => {
     });
   });
 
-  it('queued -> sent -> status_check_attempted x2 -> delivered', () => {
+  it('queued -> sent -> status_check_attempted x3 -> delivered', () => {
+    const check = { type: 'status_check_attempted', status: 'sent', maxAttempts: 11 } as const;
     const doc = fold(
       timeline(
         queued,
-        { type: 'sent', status: 'sent', attempt: 1, log: LOG },
-        {
-          type: 'status_check_attempted',
-          status: 'sent',
-          attempt: 1,
-          log: LOG,
-          nextAttemptAt: T0 + 10 * SECOND,
-        },
-        {
-          type: 'status_check_attempted',
-          status: 'sent',
-          attempt: 2,
-          error: ERROR_503,
-          nextAttemptAt: T0 + 20 * SECOND,
-        },
-        { type: 'delivered', status: 'delivered', attempt: 3, log: LOG },
+        { type: 'sent', status: 'sent', attempt: 1, maxAttempts: 9, log: LOG },
+        { ...check, attempt: 1, log: LOG, nextAttemptAt: T0 + 10 * SECOND },
+        { ...check, attempt: 2, error: ERROR_503, nextAttemptAt: T0 + 20 * SECOND },
+        { ...check, attempt: 3, log: LOG },
+        { type: 'delivered', status: 'delivered', attempt: 3, maxAttempts: 11 },
       ),
     );
     expect(doc).toMatchObject({
       status: 'delivered',
       attempts: 1,
-      statusChecks: 2,
+      // The send limit, not the status checks' limit the check events carry.
+      maxAttempts: 9,
+      statusChecks: 3,
       sentAt: T0 + SECOND,
       firstAttemptAt: T0 + SECOND,
       lastAttemptAt: T0 + SECOND,
-      deliveredAt: T0 + 4 * SECOND,
+      deliveredAt: T0 + 5 * SECOND,
       nextAttemptAt: null,
       lastError: ERROR_503,
-      updatedAt: T0 + 4 * SECOND,
+      updatedAt: T0 + 5 * SECOND,
     });
   });
 

@@ -88,7 +88,9 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     ...withSummary(base, event.message),
     seq: event.seq,
     status: event.status,
-    maxAttempts: event.maxAttempts ?? base.maxAttempts,
+    // After `sent`, maxAttempts counts status checks, not sends: the send limit stays.
+    maxAttempts:
+      previous === 'sent' ? base.maxAttempts : (event.maxAttempts ?? base.maxAttempts),
     providerMessageId:
       base.providerMessageId ??
       (event.providerMessageId === null ? null : storableText(event.providerMessageId)),
