@@ -89,8 +89,7 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     seq: event.seq,
     status: event.status,
     // After `sent`, maxAttempts counts status checks, not sends: the send limit stays.
-    maxAttempts:
-      previous === 'sent' ? base.maxAttempts : (event.maxAttempts ?? base.maxAttempts),
+    maxAttempts: previous === 'sent' ? base.maxAttempts : (event.maxAttempts ?? base.maxAttempts),
     providerMessageId:
       base.providerMessageId ??
       (event.providerMessageId === null ? null : storableText(event.providerMessageId)),
