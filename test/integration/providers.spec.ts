@@ -396,7 +396,7 @@ describe('provider adapters and status checks against the real servers and the s
     });
   });
 
-  it('never writes a configured credential to the events topic or MongoDB', async () => {
+  it('never writes a configured credential to the events topic, MongoDB or the service logs', async () => {
     expect(herald.secrets.length).toBeGreaterThanOrEqual(6);
     const db = heraldDb(mongo, env.mongodbUri);
     for (const { name } of await db.listCollections().toArray()) {
@@ -405,5 +405,9 @@ describe('provider adapters and status checks against the real servers and the s
     }
     const raw = await readWholeTopic(kafka, TOPICS.messageEvents.name);
     for (const secret of herald.secrets) expect(raw.includes(Buffer.from(secret))).toBe(false);
+    // Nor to what the services print.
+    const printed = herald.services.map((service) => service.output()).join('\n');
+    expect(printed.length).toBeGreaterThan(0);
+    for (const secret of herald.secrets) expect(printed).not.toContain(secret);
   });
 });

@@ -58,3 +58,54 @@ describe('an incompatible schema change', () => {
     expect(service.output()).toMatch(/refused/);
   });
 });
+
+describe('a compatible schema change', () => {
+  const env = testEnv();
+
+  it('reads a record written before a field was added with that field default', async () => {
+    // MessageEvent as it was before providerMessageId, registered as the older version.
+    const dir = mkdtempSync(join(tmpdir(), 'herald-schemas-old-'));
+    try {
+      cpSync(resolveSchemaDir(), dir, { recursive: true });
+      const file = join(dir, 'message-event.avsc');
+      const schema = JSON.parse(readFileSync(file, 'utf8'));
+      schema.fields = schema.fields.filter((f: { name: string }) => f.name !== 'providerMessageId');
+      writeFileSync(file, JSON.stringify(schema));
+      const topic: TopicSpec = {
+        name: `herald.test.evolve-${randomUUID().slice(0, 8)}`,
+        partitions: 1,
+        config: {},
+        valueSchema: 'message-event',
+      };
+      const old = AvroCodec.connect(env.schemaRegistryUrl, dir);
+      await old.register([topic]);
+      const event = {
+        eventId: randomUUID(),
+        messageId: 'm-old',
+        tenantId: 't',
+        seq: 1,
+        type: 'queued',
+        status: 'queued',
+        attempt: 0,
+        maxAttempts: 9,
+        occurredAt: 1_700_000_000_000,
+        nextAttemptAt: null,
+        error: null,
+        log: null,
+        message: null,
+      };
+      const bytes = await old.encode(topic.name, event);
+
+      const current = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir());
+      await current.register([topic]); // the newer version: BACKWARD compatible
+      expect(await current.decode(bytes, 'message-event')).toEqual({
+        ...event,
+        providerMessageId: null,
+      });
+      // As written, the old record simply lacks the field.
+      expect(await current.decode(bytes)).not.toHaveProperty('providerMessageId');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '@herald/schema-registry';
-import { TOPICS } from '@herald/topics';
+import { ALL_TOPICS, TOPICS } from '@herald/topics';
 import type { Output } from './transactional-committer';
 
 /**
@@ -64,7 +64,10 @@ export async function decodeOrDeadLetter<T>(
   logger: { warn(message: string): void },
 ): Promise<Decoded<T>> {
   try {
-    return { ok: true, value: await codec.decode<T>(message.value ?? Buffer.alloc(0)) };
+    // Read into the topic's current schema, so records from before a field was added still fit.
+    const schema = ALL_TOPICS.find((topic) => topic.name === source.topic)?.valueSchema;
+    const value = await codec.decode<T>(message.value ?? Buffer.alloc(0), schema ?? undefined);
+    return { ok: true, value };
   } catch (error) {
     if (isTransientDecodeError(error)) throw error;
     const reason = decodeFailure(error, message.value);

@@ -1,4 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Type, type Resolver, type Schema } from 'avsc';
 import type { TopicSpec } from '@herald/topics';
 import { valueSubject } from '@herald/topics';
 import { readSchema } from './schema-files';
@@ -28,6 +29,9 @@ function describe(cause: unknown): string {
  */
 export class AvroCodec {
   private readonly writerIds = new Map<string, number>();
+  private readonly readers = new Map<string, Type>();
+  /** null: the writer's schema is the reader's, no resolution needed. */
+  private readonly resolvers = new Map<string, Resolver | null>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -95,8 +99,36 @@ export class AvroCodec {
     return this.registry.encode(this.schemaIdFor(topic), value);
   }
 
-  /** Decodes with the writer's schema, looked up by the id in the bytes (and cached). */
-  decode<T>(bytes: Buffer): Promise<T> {
-    return this.registry.decode(bytes) as Promise<T>;
+  /**
+   * Decodes a value. With `readerSchema` (a schemas/ file name), the writer's schema (looked up
+   * by the id in the bytes) is resolved into Herald's current schema, so records written before
+   * a field was added read with that field's default, as Avro schema evolution intends;
+   * without it, the value is read exactly as written.
+   */
+  async decode<T>(bytes: Buffer, readerSchema?: string): Promise<T> {
+    if (!readerSchema || bytes.length < 5 || bytes[0] !== 0) {
+      return this.registry.decode(bytes) as Promise<T>;
+    }
+    const id = bytes.readInt32BE(1);
+    const writer = (await this.registry.getSchema(id)) as Type;
+    const reader = this.readerType(readerSchema);
+    const key = `${readerSchema}:${id}`;
+    let resolver = this.resolvers.get(key);
+    if (resolver === undefined) {
+      // Throws when the writer's record cannot be read as this one: not a value of this topic.
+      resolver = reader.equals(writer) ? null : reader.createResolver(writer);
+      this.resolvers.set(key, resolver);
+    }
+    const body = bytes.subarray(5);
+    return (resolver ? reader.fromBuffer(body, resolver) : reader.fromBuffer(body)) as T;
+  }
+
+  private readerType(name: string): Type {
+    let type = this.readers.get(name);
+    if (!type) {
+      type = Type.forSchema(JSON.parse(readSchema(this.schemaDir, name)) as Schema);
+      this.readers.set(name, type);
+    }
+    return type;
   }
 }
