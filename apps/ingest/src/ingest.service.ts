@@ -8,12 +8,13 @@ import {
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
-import { DUE_AT_HEADER, encodeDueAt } from '@herald/delay-tiers';
 import type { MessageRequested } from '@herald/messages';
 import {
   decodeOrDeadLetter,
+  eventOutput,
   ingestRequest,
   runWorkConsumer,
+  scheduleTask,
   type Output,
   type RunningConsumer,
 } from '@herald/pipeline';
@@ -82,20 +83,9 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
       policies: this.policies,
       now,
     });
-    const outputs: Output[] = [
-      {
-        topic: TOPICS.messageEvents.name,
-        key: request.messageId,
-        value: await this.codec.encode(TOPICS.messageEvents.name, decision.event),
-      },
-    ];
+    const outputs: Output[] = [await eventOutput(this.codec, decision.event)];
     if (decision.kind === 'queued') {
-      outputs.push({
-        topic: TOPICS.deliveries.name,
-        key: request.messageId,
-        value: await this.codec.encode(TOPICS.deliveries.name, decision.task),
-        headers: { [DUE_AT_HEADER]: encodeDueAt(decision.task.dueAt) },
-      });
+      outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, decision.task));
     }
     return outputs;
   }

@@ -1,11 +1,6 @@
-import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from '@nestjs/common';
-import {
-  feedFilter,
-  InvalidQueryError,
-  LIST_SORT,
-  parseListQuery,
-  toApiFeedPage,
-} from '@herald/read-model';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { feedFilter, LIST_SORT, toApiFeedPage } from '@herald/read-model';
+import { listQueryOr400 } from './read-api.controller';
 import { ReadModelStore } from './read-model-store';
 
 /** The in-app channel's read side: a recipient's feed, newest first, cursor-paged. */
@@ -15,19 +10,8 @@ export class FeedController {
 
   @Get(':recipient/feed')
   async feed(@Param('recipient') recipient: string, @Query() query: Record<string, unknown>) {
-    let page;
-    try {
-      // The feed pages exactly like the message list; only cursor and limit apply.
-      page = parseListQuery({ cursor: query.cursor, limit: query.limit });
-    } catch (error) {
-      if (error instanceof InvalidQueryError) {
-        throw new HttpException(
-          { error: 'invalid_query', message: error.message, problems: error.issues },
-          HttpStatus.BAD_REQUEST,
-        );
-      }
-      throw error;
-    }
+    // The feed pages exactly like the message list; only cursor and limit apply.
+    const page = listQueryOr400({ cursor: query.cursor, limit: query.limit });
     const docs = await this.store.feed
       .find(feedFilter(recipient, page.cursor))
       .sort(LIST_SORT)

@@ -11,6 +11,7 @@ import {
   toApiPage,
   type ApiLog,
   type EventDocument,
+  type ListQuery,
   type MessageDocument,
 } from '@herald/read-model';
 import { ReadModelStore } from './read-model-store';
@@ -22,19 +23,7 @@ export class ReadApiController {
 
   @Get()
   async list(@Query() query: Record<string, unknown>) {
-    let parsed;
-    try {
-      parsed = parseListQuery(query);
-    } catch (error) {
-      if (error instanceof InvalidQueryError) {
-        throw new HttpException(
-          { error: 'invalid_query', message: error.message, problems: error.issues },
-          HttpStatus.BAD_REQUEST,
-        );
-      }
-      throw error;
-    }
-    const { limit, ...filters } = parsed;
+    const { limit, ...filters } = listQueryOr400(query);
     const docs = await this.store.messages
       .find(listFilter(filters))
       .sort(LIST_SORT)
@@ -83,5 +72,20 @@ export class ReadApiController {
       );
     }
     return doc;
+  }
+}
+
+/** The list query, or a 400 naming every bad parameter. */
+export function listQueryOr400(query: Record<string, unknown>): ListQuery {
+  try {
+    return parseListQuery(query);
+  } catch (error) {
+    if (error instanceof InvalidQueryError) {
+      throw new HttpException(
+        { error: 'invalid_query', message: error.message, problems: error.issues },
+        HttpStatus.BAD_REQUEST,
+      );
+    }
+    throw error;
   }
 }

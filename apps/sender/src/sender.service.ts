@@ -10,6 +10,7 @@ import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
 import {
   afterAttempt,
+  eventOutput,
   runScheduledWork,
   scheduleTask,
   type DeliveryTask,
@@ -74,13 +75,7 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       timeScale: this.config.timeScale,
       checksStatus: adapter?.checkStatus !== undefined,
     });
-    const outputs: Output[] = [
-      {
-        topic: TOPICS.messageEvents.name,
-        key: task.messageId,
-        value: await this.codec.encode(TOPICS.messageEvents.name, outcome.event),
-      },
-    ];
+    const outputs: Output[] = [await eventOutput(this.codec, outcome.event)];
     if (outcome.retry) {
       outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, outcome.retry));
     }

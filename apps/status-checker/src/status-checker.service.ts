@@ -10,6 +10,7 @@ import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
 import {
   afterStatusCheck,
+  eventOutput,
   runScheduledWork,
   scheduleTask,
   type Output,
@@ -71,13 +72,7 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       timeScale: this.config.timeScale,
     });
     const outputs: Output[] = [];
-    for (const event of outcome.events) {
-      outputs.push({
-        topic: TOPICS.messageEvents.name,
-        key: task.messageId,
-        value: await this.codec.encode(TOPICS.messageEvents.name, event),
-      });
-    }
+    for (const event of outcome.events) outputs.push(await eventOutput(this.codec, event));
     if (outcome.next) {
       outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.next));
     }

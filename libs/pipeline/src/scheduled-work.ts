@@ -8,7 +8,8 @@ import {
   tierTopic,
 } from '@herald/delay-tiers';
 import type { AvroCodec } from '@herald/schema-registry';
-import type { TopicSpec } from '@herald/topics';
+import type { MessageEvent } from '@herald/messages';
+import { TOPICS, type TopicSpec } from '@herald/topics';
 import { runDelayTierConsumer, runWorkConsumer, sleep, type RunningConsumer } from './consumers';
 import { decodeOrDeadLetter } from './dead-letter';
 import type { Output } from './transactional-committer';
@@ -94,6 +95,15 @@ export async function runScheduledWork<T extends ScheduledTask>(
     await work.stop();
     throw error;
   }
+}
+
+/** An event for herald.message-events, keyed by its message so its timeline stays in order. */
+export async function eventOutput(codec: AvroCodec, event: MessageEvent): Promise<Output> {
+  return {
+    topic: TOPICS.messageEvents.name,
+    key: event.messageId,
+    value: await codec.encode(TOPICS.messageEvents.name, event),
+  };
 }
 
 /** A task due later goes to the largest delay tier that fits, or straight to work. */
