@@ -46,6 +46,20 @@ describe('the four services against the real servers', () => {
     }
   });
 
+  it('each serves Prometheus metrics; the projector its own as well', async () => {
+    for (const service of services) {
+      const response = await fetch(`http://127.0.0.1:${service.port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await response.text();
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+      if (service.name === 'projector') {
+        expect(text).toContain('# TYPE herald_projector_projection_lag_seconds summary');
+        expect(text).toContain('# TYPE herald_projector_request_to_sent_seconds summary');
+      }
+    }
+  });
+
   // Only the local servers are ours to stop and start; an external or containerised broker is not.
   const localOnly = process.env.HERALD_TEST_SERVERS === 'local' ? it : it.skip;
 

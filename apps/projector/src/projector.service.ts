@@ -17,6 +17,7 @@ import {
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
+import { recordApplied } from './projector.metrics';
 import { ReadModelStore } from './read-model-store';
 
 export const PROJECTOR_GROUP = 'herald-projector';
@@ -27,8 +28,10 @@ export async function decodeEvents(
   messages: KafkaMessage[],
   source: { topic: string; partition: number },
   logger: Logger,
-): Promise<{ events: MessageEvent[]; deadLetters: Output[] }> {
+): Promise<{ events: MessageEvent[]; appendedAt: Map<string, number>; deadLetters: Output[] }> {
   const events: MessageEvent[] = [];
+  // When each event was appended to the topic (its Kafka timestamp), by eventId.
+  const appendedAt = new Map<string, number>();
   const deadLetters: Output[] = [];
   for (const message of messages) {
     const decoded = await decodeOrDeadLetter<MessageEvent>(
@@ -37,10 +40,14 @@ export async function decodeEvents(
       { ...source, service: 'projector' },
       logger,
     );
-    if (decoded.ok) events.push(decoded.value);
-    else deadLetters.push(decoded.deadLetter);
+    if (decoded.ok) {
+      events.push(decoded.value);
+      appendedAt.set(decoded.value.eventId, Number(message.timestamp));
+    } else {
+      deadLetters.push(decoded.deadLetter);
+    }
   }
-  return { events, deadLetters };
+  return { events, appendedAt, deadLetters };
 }
 
 /** Consumes herald.message-events into the MongoDB read model. */
@@ -66,13 +73,22 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
       handleBatch: async (messages, topic, partition) => {
-        const { events, deadLetters } = await decodeEvents(
+        const { events, appendedAt, deadLetters } = await decodeEvents(
           this.codec,
           messages,
           { topic, partition },
           this.logger,
         );
-        await this.store.write(events);
+        const applied = await this.store.write(events);
+        recordApplied(
+          applied.map(({ event, requestedAt, firstSend }) => ({
+            type: event.type,
+            appendedAt: appendedAt.get(event.eventId) ?? Date.now(),
+            requestedAt,
+            firstSend,
+          })),
+          Date.now(),
+        );
         return deadLetters;
       },
     });

@@ -15,6 +15,14 @@ import {
 } from '@herald/read-model';
 
 export const MESSAGES = 'messages';
+
+/** An event a write applied: with what the metrics need of the document it changed. */
+export interface AppliedEvent {
+  event: MessageEvent;
+  requestedAt: number | null;
+  /** Whether this event made the message readable as sent (or delivered) for the first time. */
+  firstSend: boolean;
+}
 export const EVENTS = 'events';
 
 /**
@@ -43,9 +51,12 @@ export class ReadModelStore {
     for (const { name, key } of FEED_INDEXES) await this.feed.createIndex(key, { name });
   }
 
-  /** Applies events in their order per message; messages are independent and go in parallel. */
-  async write(events: readonly MessageEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /**
+   * Applies events in their order per message; messages are independent and go in parallel.
+   * Returns the events this call applied (not replays), for the projector's metrics.
+   */
+  async write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
+    if (events.length === 0) return [];
     await this.insertEvents(events);
     const byMessage = new Map<string, MessageEvent[]>();
     for (const event of events) {
@@ -53,11 +64,12 @@ export class ReadModelStore {
       list.push(event);
       byMessage.set(event.messageId, list);
     }
-    await Promise.all(
+    const applied = await Promise.all(
       [...byMessage].map(([messageId, timeline]) =>
         this.limit(() => this.applyAll(messageId, timeline)),
       ),
     );
+    return applied.flat();
   }
 
   private async insertEvents(events: readonly MessageEvent[]): Promise<void> {
@@ -68,18 +80,27 @@ export class ReadModelStore {
     }
   }
 
-  private async applyAll(messageId: string, timeline: MessageEvent[]): Promise<void> {
+  private async applyAll(messageId: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
     for (;;) {
       const current = await this.messages.findOne({ _id: messageId });
       let doc = current;
       let changed = false;
+      const applied: AppliedEvent[] = [];
       for (const event of timeline) {
+        const sentBefore = doc?.sentAt ?? null;
         const result = applyEvent(doc, event);
         doc = result.doc;
         changed ||= result.applied;
+        if (result.applied) {
+          applied.push({
+            event,
+            requestedAt: doc.requestedAt,
+            firstSend: sentBefore === null && doc.sentAt !== null,
+          });
+        }
       }
-      if (!changed || !doc) return;
-      if (await this.store(current, doc)) return;
+      if (!changed || !doc) return [];
+      if (await this.store(current, doc)) return applied;
       // Another writer moved the document on between our read and write: read again.
     }
   }

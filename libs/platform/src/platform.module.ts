@@ -14,6 +14,7 @@ import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
 
 /**
@@ -36,7 +37,7 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
     // deliveryProviders, for the services that do.
     return {
       module: HeraldPlatformModule,
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: HERALD_CONFIG, useValue: config },
         { provide: KAFKA, useValue: createKafka(config.kafka) },
