@@ -1,0 +1,864 @@
+/**
+ * Herald under load, as the benchmark runs it: the four services and the provider simulator as
+ * real processes (node dist/apps/<app>/main.js), requests produced as Avro on
+ * herald.messages.requested exactly as any client would, and progress read from the
+ * projector's Prometheus metrics.
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { SERVICE_PORTS, type ServiceName } from '@herald/config';
+import type { MessageRequested } from '@herald/messages';
+import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
+
+export const REPO_ROOT = join(__dirname, '..');
+
+/** Started together, one instance each. */
+export const SERVICES: readonly ServiceName[] = ['ingest', 'sender', 'status-checker', 'projector'];
+
+/** Per process, as HERALD_MAX_IN_FLIGHT; the baselines get the same concurrency. */
+export const MAX_IN_FLIGHT = 512;
+/** Partitions a consumer works on at once, as HERALD_PARTITION_CONCURRENCY. */
+export const PARTITION_CONCURRENCY = 12;
+
+export interface Servers {
+  brokers: string[];
+  registryUrl: string;
+  /** The run's own database, e.g. mongodb://127.0.0.1:27017/herald_bench_<run>. */
+  mongoUri: string;
+}
+
+export function appEntry(app: ServiceName | 'provider-sim'): string {
+  return join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+export interface BenchProcess {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Every process this module started and has not seen exit, so a Ctrl-C can stop them. */
+const live = new Set<ChildProcess>();
+
+export function killAllStarted(): void {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+function spawnNode(
+  name: string,
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+  logFile: string,
+): BenchProcess {
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [entry], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  live.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve(code);
+    }),
+  );
+  return { name, port, child, logFile, exited };
+}
+
+export function logTail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function running(process: BenchProcess): boolean {
+  return process.child.exitCode === null && process.child.signalCode === null;
+}
+
+export async function waitReady(process: BenchProcess, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!running(process)) {
+      throw new Error(
+        `${process.name} exited before it was ready; last lines of ${process.logFile}:\n` +
+          logTail(process.logFile),
+      );
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${process.port}/health/ready`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${process.name} was not ready within ${timeoutMs / 1000} s; last lines of ${process.logFile}:\n` +
+          logTail(process.logFile),
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/** Peak resident set size (VmHWM) in bytes; NaN once the process is gone. */
+export function peakRss(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return match?.[1] ? Number(match[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** SIGTERM, then SIGKILL after the grace period. Resolves with the peak RSS read just before. */
+export async function stopProcess(process: BenchProcess, graceMs = 30_000): Promise<number> {
+  const rss = peakRss(process.child.pid);
+  if (running(process)) {
+    process.child.kill('SIGTERM');
+    const stopped = await Promise.race([process.exited.then(() => true), sleep(graceMs, false)]);
+    if (!stopped && running(process)) {
+      process.child.kill('SIGKILL');
+      await process.exited;
+    }
+  }
+  return rss;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The provider simulator
+
+export interface SimulatorProcess extends BenchProcess {
+  url: string;
+}
+
+/**
+ * Recording costs the simulator memory and time per request, so only the retry-precision run,
+ * which reads the recordings, turns it on.
+ */
+export async function startSimulator(options: {
+  logDir: string;
+  label: string;
+  recording: boolean;
+}): Promise<SimulatorProcess> {
+  const port = await freePort();
+  const env = {
+    PROVIDER_SIM_HOST: '127.0.0.1',
+    PROVIDER_SIM_PORT: String(port),
+    PROVIDER_SIM_APNS_PORT: String(await freePort()),
+    PROVIDER_SIM_SMTP_PORT: String(await freePort()),
+    PROVIDER_SIM_MAX_RECORDED: options.recording ? '100000' : '0',
+    PROVIDER_SIM_LATENCY_MS: '0',
+  };
+  const logFile = join(options.logDir, `provider-sim-${options.label}.log`);
+  const sim = spawnNode('provider-sim', appEntry('provider-sim'), port, env, logFile);
+  try {
+    await waitReady(sim, 30_000);
+  } catch (error) {
+    await stopProcess(sim);
+    throw error;
+  }
+  return { ...sim, url: `http://127.0.0.1:${port}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+/** Samples of a Prometheus text exposition, keyed `name{label="value",...}` (labels sorted). */
+export type Metrics = Map<string, number>;
+
+export function parsePrometheus(text: string): Metrics {
+  const metrics: Metrics = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match?.[1] || match[3] === undefined) continue;
+    metrics.set(seriesKey(match[1], parseLabels(match[2] ?? '')), Number(match[3]));
+  }
+  return metrics;
+}
+
+function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const match of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+    if (match[1] !== undefined) labels[match[1]] = match[2] ?? '';
+  }
+  return labels;
+}
+
+function seriesKey(name: string, labels: Record<string, string> = {}): string {
+  const parts = Object.keys(labels)
+    .sort()
+    .map((key) => `${key}="${labels[key]}"`);
+  return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
+}
+
+/** A sample's value, or `fallback` when the series does not exist (yet). */
+export function sample(
+  metrics: Metrics,
+  name: string,
+  labels: Record<string, string> = {},
+  fallback = NaN,
+): number {
+  return metrics.get(seriesKey(name, labels)) ?? fallback;
+}
+
+export const APPLIED = 'herald_projector_events_applied_total';
+export const PROJECTION_LAG = 'herald_projector_projection_lag_seconds';
+export const REQUEST_TO_SENT = 'herald_projector_request_to_sent_seconds';
+
+export interface Quantiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  count: number;
+}
+
+/** A prom-client summary's quantiles, in milliseconds. */
+export function summaryMs(metrics: Metrics, name: string): Quantiles {
+  const at = (quantile: string): number => sample(metrics, name, { quantile }) * 1000;
+  return {
+    p50: at('0.5'),
+    p95: at('0.95'),
+    p99: at('0.99'),
+    count: sample(metrics, `${name}_count`),
+  };
+}
+
+/** Events of every type the projector has applied. */
+export function appliedTotal(metrics: Metrics): number {
+  let total = 0;
+  for (const [key, value] of metrics) if (key.startsWith(`${APPLIED}{`)) total += value;
+  return total;
+}
+
+export function sentCount(metrics: Metrics): number {
+  return sample(metrics, APPLIED, { type: 'sent' }, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The services
+
+export class HeraldServices {
+  private constructor(
+    readonly scenario: string,
+    readonly processes: ReadonlyMap<ServiceName, BenchProcess>,
+  ) {}
+
+  /** Starts one instance of each service and waits until every one answers /health/ready. */
+  static async start(options: {
+    servers: Servers;
+    runId: string;
+    scenario: string;
+    logDir: string;
+    env?: Record<string, string>;
+  }): Promise<HeraldServices> {
+    const processes = new Map<ServiceName, BenchProcess>();
+    for (const name of SERVICES) {
+      const port = await freePort();
+      const env: Record<string, string> = {
+        KAFKA_BROKERS: options.servers.brokers.join(','),
+        SCHEMA_REGISTRY_URL: options.servers.registryUrl,
+        MONGODB_URI: options.servers.mongoUri,
+        HERALD_HTTP_HOST: '127.0.0.1',
+        // Stable per service across the run's scenarios: a restarted instance fences its
+        // predecessor's transactions at once.
+        HERALD_INSTANCE_ID: `bench-${options.runId}-${name}`,
+        HERALD_TIME_SCALE: '1',
+        HERALD_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+        HERALD_PARTITION_CONCURRENCY: String(PARTITION_CONCURRENCY),
+        [SERVICE_PORTS[name].variable]: String(port),
+        ...options.env,
+      };
+      const logFile = join(options.logDir, `${name}-${options.scenario}.log`);
+      processes.set(name, spawnNode(name, appEntry(name), port, env, logFile));
+    }
+    const services = new HeraldServices(options.scenario, processes);
+    try {
+      await Promise.all([...processes.values()].map((process) => waitReady(process)));
+    } catch (error) {
+      await services.stop();
+      throw error;
+    }
+    return services;
+  }
+
+  port(name: ServiceName): number {
+    const process = this.processes.get(name);
+    if (!process) throw new Error(`${name} is not running`);
+    return process.port;
+  }
+
+  /** Throws naming the service (with its log) if any has exited. */
+  assertRunning(): void {
+    for (const process of this.processes.values()) {
+      if (!running(process)) {
+        throw new Error(
+          `${process.name} exited during ${this.scenario}; last lines of ${process.logFile}:\n` +
+            logTail(process.logFile),
+        );
+      }
+    }
+  }
+
+  async metricsText(name: ServiceName = 'projector'): Promise<string> {
+    const response = await fetch(`http://127.0.0.1:${this.port(name)}/metrics`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${name} /metrics answered ${response.status}`);
+    return text;
+  }
+
+  async metrics(name: ServiceName = 'projector'): Promise<Metrics> {
+    return parsePrometheus(await this.metricsText(name));
+  }
+
+  /** Fails early, with a clear message, when the projector predates its metrics. */
+  async assertProjectorMetrics(): Promise<void> {
+    const text = await this.metricsText('projector');
+    for (const name of [APPLIED, PROJECTION_LAG, REQUEST_TO_SENT]) {
+      if (!text.includes(`# TYPE ${name} `)) {
+        throw new Error(
+          `the projector's /metrics has no ${name}: dist/apps/projector is older than its metrics ` +
+            '(run `npm run build`)',
+        );
+      }
+    }
+  }
+
+  /** Peak RSS of each service (read before stopping it), in bytes. */
+  async stop(): Promise<Map<ServiceName, number>> {
+    const entries = await Promise.all(
+      [...this.processes].map(
+        async ([name, process]) => [name, await stopProcess(process)] as const,
+      ),
+    );
+    return new Map(entries);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+export interface EncodedRequest {
+  key: string;
+  value: Buffer;
+}
+
+/** Produces MessageRequested records on herald.messages.requested, Avro-encoded via the registry. */
+export class RequestProducer {
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly codec: AvroCodec,
+  ) {}
+
+  static async connect(servers: Servers): Promise<RequestProducer> {
+    const kafka = new Kafka({
+      clientId: 'herald-bench',
+      brokers: servers.brokers,
+      logLevel: logLevel.ERROR,
+    });
+    const codec = AvroCodec.connect(servers.registryUrl, resolveSchemaDir());
+    // Registers (or finds) the schema the services register, and learns its id.
+    await codec.register([TOPICS.messagesRequested]);
+    const producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    return new RequestProducer(kafka, producer, codec);
+  }
+
+  get client(): Kafka {
+    return this.kafka;
+  }
+
+  get avro(): AvroCodec {
+    return this.codec;
+  }
+
+  async encode(request: MessageRequested): Promise<EncodedRequest> {
+    return {
+      key: request.messageId,
+      value: await this.codec.encode(TOPICS.messagesRequested.name, request),
+    };
+  }
+
+  /** Sends in chunks, a few in flight, each acknowledged by all in-sync replicas. */
+  async send(records: readonly EncodedRequest[], chunk = 1000, inFlight = 4): Promise<void> {
+    const chunks: EncodedRequest[][] = [];
+    for (let i = 0; i < records.length; i += chunk) chunks.push(records.slice(i, i + chunk));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const messages = chunks[next++];
+        if (!messages) break;
+        await this.producer.send({ topic: TOPICS.messagesRequested.name, acks: -1, messages });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, chunks.length) }, worker));
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+export function webhookRequest(fields: {
+  messageId: string;
+  tenantId: string;
+  recipient: string;
+  retryPolicy?: string | null;
+}): MessageRequested {
+  return {
+    messageId: fields.messageId,
+    tenantId: fields.tenantId,
+    channel: 'webhook',
+    provider: 'webhook',
+    recipient: fields.recipient,
+    content: { text: 'herald bench' },
+    retryPolicy: fields.retryPolicy ?? null,
+    metadata: {},
+    requestedAt: Date.now(),
+  };
+}
+
+/** A webhook recipient on the simulator: unique path per message, optional provider latency. */
+export function hookUrl(simUrl: string, script: string, id: string, latencyMs = 0): string {
+  return `${simUrl}/hooks/${script}/${id}${latencyMs > 0 ? `?latency=${latencyMs}` : ''}`;
+}
+
+export class IncompleteRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteRunError';
+  }
+}
+
+export interface SentProgress {
+  /** performance.now() of the poll that saw the target reached, or of the last poll. */
+  at: number;
+  /** `sent` events applied, as last seen. */
+  seen: number;
+  reached: boolean;
+}
+
+/**
+ * Polls the projector's metrics every `intervalMs` until `sent` reaches `target` or the time is
+ * up. A service that exits is an error; a slow one is not (the caller decides).
+ */
+export async function waitForSent(
+  services: HeraldServices,
+  target: number,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<SentProgress> {
+  const deadline = performance.now() + options.timeoutMs;
+  let seen = 0;
+  for (;;) {
+    services.assertRunning();
+    try {
+      seen = sentCount(await services.metrics());
+    } catch {
+      // One failed scrape (e.g. the projector busy past the scrape timeout) ends nothing.
+    }
+    const at = performance.now();
+    if (seen >= target) return { at, seen, reached: true };
+    if (at > deadline) return { at, seen, reached: false };
+    await sleep(options.intervalMs ?? 100);
+  }
+}
+
+async function requireSent(
+  services: HeraldServices,
+  target: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const progress = await waitForSent(services, target, { timeoutMs });
+  if (!progress.reached) {
+    throw new IncompleteRunError(
+      `${what}: ${progress.seen} of ${target} sent events applied after ${timeoutMs / 1000} s`,
+    );
+  }
+}
+
+/**
+ * Waits until the projector has applied nothing new for `quietMs`: the pipeline is idle, so a
+ * backlog left on the topics by someone else is not counted in the next measurement.
+ */
+export async function waitQuiet(
+  services: HeraldServices,
+  quietMs = 1500,
+  timeoutMs = 30_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    services.assertRunning();
+    const total = appliedTotal(await services.metrics());
+    if (total !== last) {
+      last = total;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return true;
+    }
+    await sleep(250);
+  }
+  return false;
+}
+
+/**
+ * Warm-up, not measured: one probe message (its `sent` proves every consumer has joined its
+ * group and the whole path works), then `count` more at once, then quiet. Throws when Herald
+ * cannot do even that within `timeoutMs`.
+ */
+export async function warmUp(
+  services: HeraldServices,
+  producer: RequestProducer,
+  options: {
+    simUrl: string;
+    tenantId: string;
+    idPrefix: string;
+    count: number;
+    latencyMs?: number;
+    timeoutMs: number;
+  },
+): Promise<{ quiet: boolean }> {
+  const make = (i: number) =>
+    producer.encode(
+      webhookRequest({
+        messageId: `${options.idPrefix}-${i}`,
+        tenantId: options.tenantId,
+        recipient: hookUrl(options.simUrl, 'ok', `${options.idPrefix}-${i}`, options.latencyMs),
+      }),
+    );
+  const base = sentCount(await services.metrics());
+  await producer.send([await make(0)]);
+  await requireSent(services, base + 1, Math.max(60_000, options.timeoutMs), 'warm-up probe');
+  if (options.count > 0) {
+    const rest = await Promise.all(Array.from({ length: options.count }, (_, i) => make(i + 1)));
+    await producer.send(rest);
+    await requireSent(services, base + 1 + options.count, options.timeoutMs, 'warm-up');
+  }
+  return { quiet: await waitQuiet(services) };
+}
+
+export interface Throughput {
+  messages: number;
+  seconds: number;
+  perSecond: number;
+  /**
+   * false: the time cap came first; messages is then what was sent by then and perSecond the
+   * rate so far (the run still fails).
+   */
+  complete?: boolean;
+  /** How many were produced (differs from messages only when incomplete). */
+  produced?: number;
+}
+
+/**
+ * End-to-end throughput: `messages` requests, encoded beforehand, produced as fast as the
+ * producer goes; the clock runs from the first produce until the projector has applied
+ * `messages` new `sent` events (polled every 100 ms), or until `timeoutMs` has passed.
+ */
+export async function measureBurst(
+  services: HeraldServices,
+  producer: RequestProducer,
+  options: {
+    simUrl: string;
+    tenantId: string;
+    idPrefix: string;
+    messages: number;
+    latencyMs?: number;
+    timeoutMs: number;
+  },
+): Promise<Throughput> {
+  const records = await Promise.all(
+    Array.from({ length: options.messages }, (_, i) => {
+      const id = `${options.idPrefix}-${i}`;
+      return producer.encode(
+        webhookRequest({
+          messageId: id,
+          tenantId: options.tenantId,
+          recipient: hookUrl(options.simUrl, 'ok', id, options.latencyMs),
+        }),
+      );
+    }),
+  );
+  const base = sentCount(await services.metrics());
+  const start = performance.now();
+  const [, progress] = await Promise.all([
+    producer.send(records),
+    waitForSent(services, base + options.messages, { timeoutMs: options.timeoutMs }),
+  ]);
+  const seconds = (progress.at - start) / 1000;
+  const sent = Math.min(options.messages, progress.seen - base);
+  return {
+    messages: sent,
+    seconds,
+    perSecond: sent / seconds,
+    complete: progress.reached,
+    produced: options.messages,
+  };
+}
+
+export interface PacedResult {
+  messages: number;
+  /** The rate asked for and the rate the producer kept up. */
+  targetRate: number;
+  producedRate: number;
+  /** Produce → `sent` written to the read model (projector's request_to_sent summary). */
+  requestToSent: Quantiles;
+  /** Event appended → read-model write done (projector's projection_lag summary). */
+  projectionLag: Quantiles;
+  /** false when not every message was sent within the grace after producing stopped. */
+  complete: boolean;
+  sent: number;
+}
+
+/**
+ * Requests at a steady `rate` for `seconds` (requestedAt stamped as each batch is produced,
+ * every 20 ms), then waits up to `graceMs` for all of them to be `sent` and reads the
+ * projector's summaries.
+ */
+export async function measurePaced(
+  services: HeraldServices,
+  producer: RequestProducer,
+  options: {
+    simUrl: string;
+    tenantId: string;
+    idPrefix: string;
+    rate: number;
+    seconds: number;
+    graceMs: number;
+  },
+): Promise<PacedResult> {
+  const total = Math.max(1, Math.round(options.rate * options.seconds));
+  const base = sentCount(await services.metrics());
+  const start = performance.now();
+  let produced = 0;
+  while (produced < total) {
+    const due = Math.min(total, Math.floor((options.rate * (performance.now() - start)) / 1000));
+    if (due > produced) {
+      const from = produced;
+      const batch = await Promise.all(
+        Array.from({ length: due - from }, (_, k) => {
+          const id = `${options.idPrefix}-${from + k}`;
+          return producer.encode(
+            webhookRequest({
+              messageId: id,
+              tenantId: options.tenantId,
+              recipient: hookUrl(options.simUrl, 'ok', id),
+            }),
+          );
+        }),
+      );
+      produced = due;
+      await producer.send(batch);
+    }
+    await sleep(20);
+  }
+  const producedRate = total / ((performance.now() - start) / 1000);
+  const progress = await waitForSent(services, base + total, { timeoutMs: options.graceMs });
+  const metrics = await services.metrics();
+  return {
+    messages: total,
+    targetRate: options.rate,
+    producedRate,
+    requestToSent: summaryMs(metrics, REQUEST_TO_SENT),
+    projectionLag: summaryMs(metrics, PROJECTION_LAG),
+    complete: progress.reached,
+    sent: Math.min(total, progress.seen - base),
+  };
+}
+
+/** After an incomplete run: gives the pipeline a little time to finish before it is stopped. */
+export async function settle(services: HeraldServices, timeoutMs: number): Promise<void> {
+  await waitQuiet(services, 2000, timeoutMs).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaving the topics as they were found
+
+/** Each Herald consumer group and what it consumes (group ids as the apps hard-code them). */
+const HERALD_GROUPS: ReadonlyArray<{ group: string; topics: readonly string[] }> = [
+  { group: 'herald-ingest', topics: [TOPICS.messagesRequested.name] },
+  { group: 'herald-sender', topics: [TOPICS.deliveries.name] },
+  { group: 'herald-sender-delays', topics: DELIVERY_DELAY_TOPICS.map((topic) => topic.name) },
+  { group: 'herald-projector', topics: [TOPICS.messageEvents.name] },
+  { group: 'herald-status-checker', topics: [TOPICS.statusChecks.name] },
+  {
+    group: 'herald-status-checker-delays',
+    topics: STATUS_CHECK_DELAY_TOPICS.map((topic) => topic.name),
+  },
+];
+
+export interface SkippedBacklog {
+  /** Records of this run no Herald consumer had finished, now skipped. */
+  skipped: number;
+  /** Groups left alone because a member is running (someone else's Herald). */
+  busyGroups: string[];
+}
+
+/**
+ * A run that did not complete leaves its requests, tasks and retries on Herald's topics, and
+ * the next Herald started on this broker (another bench scenario, the tests, the demo) would
+ * work through them first — retrying against a simulator that is gone, for days. So after its
+ * services stop, the bench moves each Herald consumer group past the records it produced (keyed
+ * by a message id starting with `prefix`), up to the first record of anyone else, committing
+ * explicit offsets. Groups with a running member are left alone.
+ */
+export async function skipOwnBacklog(
+  kafka: Kafka,
+  prefix: string,
+  options: { dryRun?: boolean; log?: (line: string) => void } = {},
+): Promise<SkippedBacklog> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const result: SkippedBacklog = { skipped: 0, busyGroups: [] };
+  try {
+    const { groups } = await admin.describeGroups(HERALD_GROUPS.map(({ group }) => group));
+    for (const { group, topics } of HERALD_GROUPS) {
+      const state = groups.find((g) => g.groupId === group)?.state ?? 'Dead';
+      if (state === 'Dead') continue; // never existed: nothing committed, nothing to skip
+      if (state !== 'Empty') {
+        result.busyGroups.push(group);
+        continue;
+      }
+      for (const topic of topics) {
+        result.skipped += await skipInTopic(kafka, admin, group, topic, prefix, options);
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return result;
+}
+
+async function skipInTopic(
+  kafka: Kafka,
+  admin: Admin,
+  group: string,
+  topic: string,
+  prefix: string,
+  options: { dryRun?: boolean; log?: (line: string) => void },
+): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const ranges = new Map<number, { from: bigint; high: bigint }>();
+  for (const { partition, high, low } of ends) {
+    const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+    const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
+    if (from < BigInt(high)) ranges.set(partition, { from, high: BigInt(high) });
+  }
+  if (ranges.size === 0) return 0;
+
+  // Read committed: aborted records and transaction markers are nobody's work.
+  const scanGroup = `herald-bench-skip-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const consumer = kafka.consumer({ groupId: scanGroup, readUncommitted: false });
+  const target = new Map<number, { offset: bigint; own: number; foreign: boolean }>();
+  for (const [partition, { from }] of ranges)
+    target.set(partition, { offset: from, own: 0, foreign: false });
+  const pending = new Set(ranges.keys());
+  try {
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
+    );
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: ranges.size,
+      eachBatch: async ({ batch }) => {
+        const range = ranges.get(batch.partition);
+        const state = target.get(batch.partition);
+        if (!range || !state || !pending.has(batch.partition)) return;
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          if (offset < range.from) continue;
+          if (offset >= range.high || state.foreign) break;
+          if (message.key?.toString().startsWith(prefix)) {
+            state.offset = offset + 1n;
+            state.own += 1;
+          } else {
+            state.foreign = true;
+            state.offset = offset;
+          }
+        }
+        // A batch of only markers still reports its last offset.
+        if (state.foreign || BigInt(batch.lastOffset()) >= range.high - 1n) {
+          if (!state.foreign) state.offset = range.high;
+          pending.delete(batch.partition);
+          if (pending.size === 0) finish();
+        }
+      },
+    });
+    await joined;
+    for (const [partition, { from }] of ranges) {
+      consumer.seek({ topic, partition, offset: from.toString() });
+    }
+    await Promise.race([finished, sleep(20_000)]);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+  }
+  await admin.deleteGroups([scanGroup]).catch(() => undefined);
+
+  const moves = [...target]
+    .filter(([partition, state]) => state.offset > (ranges.get(partition)?.from ?? state.offset))
+    .map(([partition, state]) => ({ partition, offset: state.offset.toString() }));
+  if (moves.length === 0) return 0;
+  let skipped = 0;
+  for (const [, state] of target) skipped += state.own;
+  options.log?.(
+    `${options.dryRun ? 'would skip' : 'skipping'} ${skipped} record(s) of this run on ${topic} ` +
+      `for ${group}: ${moves.map((m) => `${m.partition}->${m.offset}`).join(' ')}`,
+  );
+  if (options.dryRun) return skipped;
+  // Explicit offsets: kafkajs' resetOffsets would commit -1, which Herald's consumers
+  // (fromBeginning) read as "start of the topic".
+  await admin.setOffsets({ groupId: group, topic, partitions: moves });
+  return skipped;
+}
