@@ -150,7 +150,7 @@ export function peakRss(pid: number | undefined): number {
 }
 
 /** SIGTERM, then SIGKILL after the grace period. Resolves with the peak RSS read just before. */
-export async function stopProcess(process: BenchProcess, graceMs = 30_000): Promise<number> {
+export async function stopProcess(process: BenchProcess, graceMs = 45_000): Promise<number> {
   const rss = peakRss(process.child.pid);
   if (running(process)) {
     process.child.kill('SIGTERM');
@@ -836,11 +836,14 @@ async function skipInTopic(
         }
       },
     });
+    options.log?.(`${group} ${topic}: scan joined`);
     await joined;
+    options.log?.(`${group} ${topic}: joined`);
     for (const [partition, { from }] of ranges) {
       consumer.seek({ topic, partition, offset: from.toString() });
     }
     await Promise.race([finished, sleep(20_000)]);
+    options.log?.(`${group} ${topic}: scanned`);
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }

@@ -163,18 +163,30 @@ function ensureBuilt(notes: string[]): void {
     }
     return;
   }
-  const builtAt = Math.min(...APPS.map((app) => statSync(appEntry(app)).mtimeMs));
-  const newer = newestUnder(['apps', 'libs', 'schemas'], builtAt);
-  if (newer) {
+  // Like scripts/demo.sh: an app is stale when a source it is built from is newer than its bundle.
+  const stale: string[] = [];
+  for (const app of APPS) {
+    const builtAt = statSync(appEntry(app)).mtimeMs;
+    const appDir = join('apps', app);
+    const usesLibs = newestUnder([appDir], -1, (text) => text.includes('@herald/')) !== undefined;
+    const newer = newestUnder(usesLibs ? [appDir, 'libs'] : [appDir], builtAt);
+    if (newer) stale.push(`${app} (${newer})`);
+  }
+  if (stale.length > 0) {
     const note =
-      `dist/ is older than ${newer} (and maybe other sources): the bench measures dist/ as ` +
+      `dist/ is older than the sources of ${stale.join(', ')}: the bench measures dist/ as ` +
       'built; run `npm run build` to measure the working tree';
     say(`WARNING: ${note}`);
     notes.push(note);
   }
 }
 
-function newestUnder(dirs: string[], than: number): string | undefined {
+/** A file under `dirs` modified after `than` (and whose text passes `matches`, if given). */
+function newestUnder(
+  dirs: string[],
+  than: number,
+  matches?: (text: string) => boolean,
+): string | undefined {
   const walk = (dir: string): string | undefined => {
     for (const entry of readdir(dir)) {
       const path = join(dir, entry);
@@ -182,7 +194,7 @@ function newestUnder(dirs: string[], than: number): string | undefined {
       if (stat.isDirectory()) {
         const found = walk(path);
         if (found) return found;
-      } else if (stat.mtimeMs > than) {
+      } else if (stat.mtimeMs > than && (!matches || matches(readFileSync(path, 'utf8')))) {
         return relative(REPO_ROOT, path);
       }
     }
