@@ -365,6 +365,34 @@ export class HeraldServices {
     }
   }
 
+  /**
+   * What the services' logs say went wrong during the scenario, counted: failed batches (which
+   * kafkajs retries with back-off), MongoDB lock conflicts, concurrent-transaction retries.
+   */
+  logFindings(): string | undefined {
+    const patterns: Array<[string, RegExp]> = [
+      ['failed batches', /Error when calling each(Batch|Message)/g],
+      ['SQLITE_BUSY', /SQLITE_BUSY/g],
+      ['concurrent-transaction retries', /concurrent operation on the same transaction/g],
+      ['crashes', /Crash: /g],
+    ];
+    const found: string[] = [];
+    for (const [name, process] of this.processes) {
+      let text = '';
+      try {
+        text = readFileSync(process.logFile, 'utf8');
+      } catch {
+        continue;
+      }
+      const counts = patterns
+        .map(([label, re]) => [label, text.match(re)?.length ?? 0] as const)
+        .filter(([, count]) => count > 0)
+        .map(([label, count]) => `${count} ${label}`);
+      if (counts.length > 0) found.push(`${name}: ${counts.join(', ')}`);
+    }
+    return found.length > 0 ? found.join('; ') : undefined;
+  }
+
   /** Peak RSS of each service (read before stopping it), in bytes. */
   async stop(): Promise<Map<ServiceName, number>> {
     const entries = await Promise.all(
@@ -550,8 +578,9 @@ export async function waitQuiet(
 
 /**
  * Warm-up, not measured: one probe message (its `sent` proves every consumer has joined its
- * group and the whole path works), then `count` more at once, then quiet. Throws when Herald
- * cannot do even that within `timeoutMs`.
+ * group and the whole path works; throws if it does not come within a minute or `timeoutMs`),
+ * then `count` more at once, then quiet. A warm-up Herald cannot finish in `timeoutMs` is
+ * reported as `leftover` (messages still to be sent), for the measurement to expect too.
  */
 export async function warmUp(
   services: HeraldServices,
@@ -564,7 +593,7 @@ export async function warmUp(
     latencyMs?: number;
     timeoutMs: number;
   },
-): Promise<{ quiet: boolean }> {
+): Promise<{ quiet: boolean; leftover: number }> {
   const make = (i: number) =>
     producer.encode(
       webhookRequest({
@@ -579,9 +608,11 @@ export async function warmUp(
   if (options.count > 0) {
     const rest = await Promise.all(Array.from({ length: options.count }, (_, i) => make(i + 1)));
     await producer.send(rest);
-    await requireSent(services, base + 1 + options.count, options.timeoutMs, 'warm-up');
+    const target = base + 1 + options.count;
+    const progress = await waitForSent(services, target, { timeoutMs: options.timeoutMs });
+    if (!progress.reached) return { quiet: false, leftover: target - progress.seen };
   }
-  return { quiet: await waitQuiet(services) };
+  return { quiet: await waitQuiet(services), leftover: 0 };
 }
 
 export interface Throughput {
@@ -612,6 +643,8 @@ export async function measureBurst(
     messages: number;
     latencyMs?: number;
     timeoutMs: number;
+    /** Sends still expected from before (an unfinished warm-up): counted in with the run's. */
+    leftover?: number;
   },
 ): Promise<Throughput> {
   const records = await Promise.all(
@@ -627,19 +660,20 @@ export async function measureBurst(
     }),
   );
   const base = sentCount(await services.metrics());
+  const expected = options.messages + (options.leftover ?? 0);
   const start = performance.now();
   const [, progress] = await Promise.all([
     producer.send(records),
-    waitForSent(services, base + options.messages, { timeoutMs: options.timeoutMs }),
+    waitForSent(services, base + expected, { timeoutMs: options.timeoutMs }),
   ]);
   const seconds = (progress.at - start) / 1000;
-  const sent = Math.min(options.messages, progress.seen - base);
+  const sent = Math.min(expected, progress.seen - base);
   return {
     messages: sent,
     seconds,
     perSecond: sent / seconds,
     complete: progress.reached,
-    produced: options.messages,
+    produced: expected,
   };
 }
 
@@ -766,9 +800,7 @@ export async function skipOwnBacklog(
         result.busyGroups.push(group);
         continue;
       }
-      for (const topic of topics) {
-        result.skipped += await skipInTopic(kafka, admin, group, topic, prefix, options);
-      }
+      result.skipped += await skipInGroup(kafka, admin, group, topics, prefix, options);
     }
   } finally {
     await admin.disconnect();
@@ -776,92 +808,118 @@ export async function skipOwnBacklog(
   return result;
 }
 
-async function skipInTopic(
+interface PartitionScan {
+  topic: string;
+  partition: number;
+  from: bigint;
+  high: bigint;
+  /** Where the group should resume: past this run's records, at the first of anyone else's. */
+  offset: bigint;
+  own: number;
+  done: boolean;
+}
+
+async function skipInGroup(
   kafka: Kafka,
   admin: Admin,
   group: string,
-  topic: string,
+  topics: readonly string[],
   prefix: string,
   options: { dryRun?: boolean; log?: (line: string) => void },
 ): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  const ranges = new Map<number, { from: bigint; high: bigint }>();
-  for (const { partition, high, low } of ends) {
-    const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-    const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
-    if (from < BigInt(high)) ranges.set(partition, { from, high: BigInt(high) });
+  const scans = new Map<string, PartitionScan>();
+  const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
+  for (const topic of topics) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    for (const { partition, high, low } of ends) {
+      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
+      if (from < BigInt(high)) {
+        scans.set(keyOf(topic, partition), {
+          topic,
+          partition,
+          from,
+          high: BigInt(high),
+          offset: from,
+          own: 0,
+          done: false,
+        });
+      }
+    }
   }
-  if (ranges.size === 0) return 0;
+  if (scans.size === 0) return 0;
 
-  // Read committed: aborted records and transaction markers are nobody's work.
+  // One throwaway consumer for the group's topics, reading committed records only: aborted
+  // records and transaction markers are nobody's work.
   const scanGroup = `herald-bench-skip-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   const consumer = kafka.consumer({ groupId: scanGroup, readUncommitted: false });
-  const target = new Map<number, { offset: bigint; own: number; foreign: boolean }>();
-  for (const [partition, { from }] of ranges)
-    target.set(partition, { offset: from, own: 0, foreign: false });
-  const pending = new Set(ranges.keys());
+  let pending = scans.size;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
   try {
     const joined = new Promise<void>((resolve) =>
       consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
     );
-    let finish: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topics: [...new Set([...scans.values()].map((s) => s.topic))] });
     await consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: ranges.size,
+      partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch }) => {
-        const range = ranges.get(batch.partition);
-        const state = target.get(batch.partition);
-        if (!range || !state || !pending.has(batch.partition)) return;
+        const scan = scans.get(keyOf(batch.topic, batch.partition));
+        if (!scan || scan.done) return;
+        let foreign = false;
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
-          if (offset < range.from) continue;
-          if (offset >= range.high || state.foreign) break;
+          if (offset < scan.from) continue;
+          if (offset >= scan.high) break;
           if (message.key?.toString().startsWith(prefix)) {
-            state.offset = offset + 1n;
-            state.own += 1;
+            scan.offset = offset + 1n;
+            scan.own += 1;
           } else {
-            state.foreign = true;
-            state.offset = offset;
+            scan.offset = offset;
+            foreign = true;
+            break;
           }
         }
         // A batch of only markers still reports its last offset.
-        if (state.foreign || BigInt(batch.lastOffset()) >= range.high - 1n) {
-          if (!state.foreign) state.offset = range.high;
-          pending.delete(batch.partition);
-          if (pending.size === 0) finish();
+        if (foreign || BigInt(batch.lastOffset()) >= scan.high - 1n) {
+          if (!foreign) scan.offset = scan.high;
+          scan.done = true;
+          pending -= 1;
+          if (pending === 0) finish();
         }
       },
     });
-    options.log?.(`${group} ${topic}: scan joined`);
-    await joined;
-    options.log?.(`${group} ${topic}: joined`);
-    for (const [partition, { from }] of ranges) {
-      consumer.seek({ topic, partition, offset: from.toString() });
+    await Promise.race([joined, sleep(30_000)]);
+    for (const scan of scans.values()) {
+      consumer.seek({ topic: scan.topic, partition: scan.partition, offset: scan.from.toString() });
     }
     await Promise.race([finished, sleep(20_000)]);
-    options.log?.(`${group} ${topic}: scanned`);
   } finally {
-    await consumer.disconnect().catch(() => undefined);
+    await Promise.race([consumer.disconnect().catch(() => undefined), sleep(15_000)]);
+    await admin.deleteGroups([scanGroup]).catch(() => undefined);
   }
-  await admin.deleteGroups([scanGroup]).catch(() => undefined);
 
-  const moves = [...target]
-    .filter(([partition, state]) => state.offset > (ranges.get(partition)?.from ?? state.offset))
-    .map(([partition, state]) => ({ partition, offset: state.offset.toString() }));
-  if (moves.length === 0) return 0;
   let skipped = 0;
-  for (const [, state] of target) skipped += state.own;
-  options.log?.(
-    `${options.dryRun ? 'would skip' : 'skipping'} ${skipped} record(s) of this run on ${topic} ` +
-      `for ${group}: ${moves.map((m) => `${m.partition}->${m.offset}`).join(' ')}`,
-  );
-  if (options.dryRun) return skipped;
-  // Explicit offsets: kafkajs' resetOffsets would commit -1, which Herald's consumers
-  // (fromBeginning) read as "start of the topic".
-  await admin.setOffsets({ groupId: group, topic, partitions: moves });
+  const moves = new Map<string, Array<{ partition: number; offset: string }>>();
+  for (const scan of scans.values()) {
+    if (scan.offset <= scan.from) continue;
+    skipped += scan.own;
+    const list = moves.get(scan.topic) ?? [];
+    list.push({ partition: scan.partition, offset: scan.offset.toString() });
+    moves.set(scan.topic, list);
+  }
+  for (const [topic, partitions] of moves) {
+    options.log?.(
+      `${options.dryRun ? 'would move' : 'moving'} ${group} on ${topic}: ` +
+        partitions.map((p) => `${p.partition}->${p.offset}`).join(' '),
+    );
+    // Explicit offsets: kafkajs' resetOffsets would commit -1, which Herald's consumers
+    // (fromBeginning) read as "start of the topic".
+    if (!options.dryRun) await admin.setOffsets({ groupId: group, topic, partitions });
+  }
+  if (skipped > 0) options.log?.(`${group}: ${skipped} record(s) of this run skipped`);
   return skipped;
 }

@@ -575,14 +575,22 @@ async function main(): Promise<number> {
           for (const [service, bytes] of await services.stop()) {
             recordRss(results, service, bytes, name);
           }
+          const findings = services.logFindings();
+          if (findings) notes.push(`${name}, in the service logs: ${findings}`);
         }
-        await leaveTopicsClean(servers, runId, notes).catch((error: unknown) =>
-          notes.push(`checking for unfinished records failed: ${message(error)}`),
+        await Promise.race([
+          leaveTopicsClean(servers, runId, notes),
+          sleep(150_000).then(() => {
+            throw new Error('gave up after 150 s');
+          }),
+        ]).catch((error: unknown) =>
+          notes.push(`checking for unfinished records of this run failed: ${message(error)}`),
         );
       }
     };
-    const warm = async (services: HeraldServices, name: string, latencyMs = 0): Promise<void> => {
-      const { quiet } = await warmUp(services, producer, {
+    /** Returns the warm-up messages still unsent at its time limit (0 normally). */
+    const warm = async (services: HeraldServices, name: string, latencyMs = 0): Promise<number> => {
+      const { quiet, leftover } = await warmUp(services, producer, {
         simUrl: sim.url,
         tenantId: `${runId}-warmup`,
         idPrefix: `${runId}-${name}-warmup`,
@@ -590,11 +598,18 @@ async function main(): Promise<number> {
         latencyMs,
         timeoutMs: settings.warmUpTimeoutMs,
       });
-      if (!quiet) {
+      if (leftover > 0) {
+        const note =
+          `${name}: warm-up unfinished after ${settings.warmUpTimeoutMs / 1000} s ` +
+          `(${leftover} of ${settings.warmUp} unsent); they are counted in the measurement`;
+        say(`  ${note}`);
+        notes.push(note);
+      } else if (!quiet) {
         notes.push(
           `${name}: the pipeline never went quiet after warm-up (someone else producing?)`,
         );
       }
+      return leftover;
     };
     const burst = async (
       services: HeraldServices,
@@ -602,6 +617,7 @@ async function main(): Promise<number> {
       messages: number,
       latencyMs: number,
       timeoutMs: number,
+      leftover: number,
     ): Promise<Throughput> => {
       say(`herald ${name}: ${formatInt(messages)} messages (at most ${timeoutMs / 1000} s)`);
       const result = await measureBurst(services, producer, {
@@ -611,6 +627,7 @@ async function main(): Promise<number> {
         messages,
         latencyMs,
         timeoutMs,
+        leftover,
       });
       say(`  ${formatRate(result.perSecond)} (${result.seconds.toFixed(2)} s)`);
       if (!result.complete) {
@@ -625,8 +642,8 @@ async function main(): Promise<number> {
 
     results.instant = await scenario('instant', async (services) => {
       results.partitions = await topicPartitions(servers, TOPICS.messagesRequested.name);
-      await warm(services, 'instant');
-      return burst(services, 'instant', settings.burst, 0, settings.burstTimeoutMs);
+      const leftover = await warm(services, 'instant');
+      return burst(services, 'instant', settings.burst, 0, settings.burstTimeoutMs, leftover);
     });
 
     // Sized to last slowSeconds at the rate it should reach: min(instant rate, in-flight ÷ latency).
@@ -636,13 +653,14 @@ async function main(): Promise<number> {
     );
     const slowMessages = Math.ceil((slowRate * settings.slowSeconds) / 100) * 100;
     results.slow = await scenario('latency100', async (services) => {
-      await warm(services, 'latency100', settings.slowLatencyMs);
+      const leftover = await warm(services, 'latency100', settings.slowLatencyMs);
       return burst(
         services,
         'latency100',
         slowMessages,
         settings.slowLatencyMs,
         settings.slowSeconds * 3_000 + 15_000,
+        leftover,
       );
     });
 
