@@ -747,11 +747,6 @@ export async function measurePaced(
   };
 }
 
-/** After an incomplete run: gives the pipeline a little time to finish before it is stopped. */
-export async function settle(services: HeraldServices, timeoutMs: number): Promise<void> {
-  await waitQuiet(services, 2000, timeoutMs).catch(() => undefined);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Leaving the topics as they were found
 
@@ -793,15 +788,14 @@ export async function skipOwnBacklog(
   const result: SkippedBacklog = { skipped: 0, busyGroups: [] };
   try {
     const { groups } = await admin.describeGroups(HERALD_GROUPS.map(({ group }) => group));
-    for (const { group, topics } of HERALD_GROUPS) {
-      const state = groups.find((g) => g.groupId === group)?.state ?? 'Dead';
+    const idle: Array<{ group: string; topics: readonly string[] }> = [];
+    for (const entry of HERALD_GROUPS) {
+      const state = groups.find((g) => g.groupId === entry.group)?.state ?? 'Dead';
       if (state === 'Dead') continue; // never existed: nothing committed, nothing to skip
-      if (state !== 'Empty') {
-        result.busyGroups.push(group);
-        continue;
-      }
-      result.skipped += await skipInGroup(kafka, admin, group, topics, prefix, options);
+      if (state === 'Empty') idle.push(entry);
+      else result.busyGroups.push(entry.group);
     }
+    result.skipped = await skipInGroups(kafka, admin, idle, prefix, options);
   } finally {
     await admin.disconnect();
   }
@@ -809,6 +803,7 @@ export async function skipOwnBacklog(
 }
 
 interface PartitionScan {
+  group: string;
   topic: string;
   partition: number;
   from: bigint;
@@ -819,53 +814,70 @@ interface PartitionScan {
   done: boolean;
 }
 
-async function skipInGroup(
+/** The groups' topics are disjoint, so one throwaway consumer scans them all. */
+async function skipInGroups(
   kafka: Kafka,
   admin: Admin,
-  group: string,
-  topics: readonly string[],
+  groups: ReadonlyArray<{ group: string; topics: readonly string[] }>,
   prefix: string,
   options: { dryRun?: boolean; log?: (line: string) => void },
 ): Promise<number> {
   const scans = new Map<string, PartitionScan>();
   const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
-  for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    for (const { partition, high, low } of ends) {
-      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-      const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
-      if (from < BigInt(high)) {
-        scans.set(keyOf(topic, partition), {
-          topic,
-          partition,
-          from,
-          high: BigInt(high),
-          offset: from,
-          own: 0,
-          done: false,
-        });
+  for (const { group, topics } of groups) {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      for (const { partition, high, low } of ends) {
+        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
+        if (from < BigInt(high)) {
+          scans.set(keyOf(topic, partition), {
+            group,
+            topic,
+            partition,
+            from,
+            high: BigInt(high),
+            offset: from,
+            own: 0,
+            done: false,
+          });
+        }
       }
     }
   }
   if (scans.size === 0) return 0;
 
-  // One throwaway consumer for the group's topics, reading committed records only: aborted
-  // records and transaction markers are nobody's work.
+  // Committed records only: aborted records and transaction markers are nobody's work.
   const scanGroup = `herald-bench-skip-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   const consumer = kafka.consumer({ groupId: scanGroup, readUncommitted: false });
   let pending = scans.size;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const done = (scan: PartitionScan): void => {
+    if (scan.done) return;
+    scan.done = true;
+    pending -= 1;
+    if (pending === 0) finish();
+  };
   try {
     const joined = new Promise<void>((resolve) =>
       consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
     );
+    // Also emitted for batches of only aborted records and markers, which eachBatch never sees.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const scan = scans.get(keyOf(payload.topic, payload.partition));
+      if (!scan || scan.done) return;
+      if (BigInt(payload.lastOffset) >= scan.high - 1n) {
+        scan.offset = scan.high;
+        done(scan);
+      }
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [...new Set([...scans.values()].map((s) => s.topic))] });
     await consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: 4,
+      partitionsConsumedConcurrently: 8,
       eachBatch: async ({ batch }) => {
         const scan = scans.get(keyOf(batch.topic, batch.partition));
         if (!scan || scan.done) return;
@@ -883,13 +895,7 @@ async function skipInGroup(
             break;
           }
         }
-        // A batch of only markers still reports its last offset.
-        if (foreign || BigInt(batch.lastOffset()) >= scan.high - 1n) {
-          if (!foreign) scan.offset = scan.high;
-          scan.done = true;
-          pending -= 1;
-          if (pending === 0) finish();
-        }
+        if (foreign) done(scan);
       },
     });
     await Promise.race([joined, sleep(30_000)]);
@@ -903,15 +909,19 @@ async function skipInGroup(
   }
 
   let skipped = 0;
-  const moves = new Map<string, Array<{ partition: number; offset: string }>>();
+  const moves = new Map<
+    string,
+    { group: string; topic: string; partitions: Array<{ partition: number; offset: string }> }
+  >();
   for (const scan of scans.values()) {
     if (scan.offset <= scan.from) continue;
     skipped += scan.own;
-    const list = moves.get(scan.topic) ?? [];
-    list.push({ partition: scan.partition, offset: scan.offset.toString() });
-    moves.set(scan.topic, list);
+    const key = `${scan.group} ${scan.topic}`;
+    const move = moves.get(key) ?? { group: scan.group, topic: scan.topic, partitions: [] };
+    move.partitions.push({ partition: scan.partition, offset: scan.offset.toString() });
+    moves.set(key, move);
   }
-  for (const [topic, partitions] of moves) {
+  for (const { group, topic, partitions } of moves.values()) {
     options.log?.(
       `${options.dryRun ? 'would move' : 'moving'} ${group} on ${topic}: ` +
         partitions.map((p) => `${p.partition}->${p.offset}`).join(' '),
@@ -920,6 +930,5 @@ async function skipInGroup(
     // (fromBeginning) read as "start of the topic".
     if (!options.dryRun) await admin.setOffsets({ groupId: group, topic, partitions });
   }
-  if (skipped > 0) options.log?.(`${group}: ${skipped} record(s) of this run skipped`);
   return skipped;
 }

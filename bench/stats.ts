@@ -58,7 +58,9 @@ export function formatMb(bytes: number): string {
 /** Herald's figure over a baseline's, e.g. "0.72×"; "—" when either is missing. */
 export function formatRatio(value: number, baseline: number): string {
   if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline <= 0) return '—';
-  return `${(value / baseline).toFixed(2)}×`;
+  const ratio = value / baseline;
+  // Two significant digits below 0.1, so a tiny ratio does not print as 0.00×.
+  return `${ratio > 0 && ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`;
 }
 
 /** A Markdown table, columns padded so it also reads well in a terminal. */
