@@ -58,12 +58,17 @@ import {
 } from './retry-precision';
 import { formatInt, formatMb, formatMs, formatRate, formatRatio, markdownTable } from './stats';
 
-const USAGE = `usage: npm run bench [-- --quick]
+const SCENARIOS = ['kafkajs', 'bullmq', 'instant', 'latency100', 'halfload', 'retry'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
 
   --quick   everything in under 3 minutes: 5,000 messages per throughput run instead of
             20,000, 10 s against the 100 ms provider instead of 15 s, 8 s at half load
             instead of 20 s, 100 retries due 1-20 s ahead instead of 300 due 1-60 s ahead,
             200 warm-up messages instead of 300.
+  --only    runs just these of ${SCENARIOS.join(', ')} (halfload needs instant), prints
+            the table and leaves bench/RESULTS.md alone: for trying a change.
 
 Needs the apps built (npm run build; the bench builds only when dist/ is missing). Starts the
 servers (scripts/infra.sh up) and Redis (scripts/infra/redis.sh) if they are not running and
@@ -422,12 +427,16 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const unknown = args.filter((arg) => arg !== '--quick');
-  if (unknown.length > 0) {
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+  const unknown = args.filter((arg, i) => arg !== '--quick' && i !== onlyAt && i !== onlyAt + 1);
+  const badScenario = only?.find((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0 || (only && only.length === 0) || badScenario) {
     process.stderr.write(`unknown argument ${unknown.join(' ')}\n${USAGE}\n`);
     return 2;
   }
   const settings = plan(args.includes('--quick'));
+  const wanted = (name: Scenario): boolean => !only || only.includes(name);
   const runId = Date.now().toString(36);
   const logDir = join(
     process.env.HERALD_RUN_DIR ?? join(REPO_ROOT, '.herald'),
@@ -521,22 +530,24 @@ async function main(): Promise<number> {
     cleanups.push({ what: 'close the producer', run: () => producer.close() });
 
     // --- Baselines, on the same broker and simulator --------------------------------------
-    say(`baseline: kafkajs loop, ${formatInt(settings.burst)} messages`);
-    try {
-      results.kafkajs = await runKafkajsBaseline({
-        brokers: servers.brokers,
-        targetUrl: (i) => hookUrl(sim.url, 'ok', `${runId}-kafkajs-${i}`),
-        messages: settings.burst,
-        concurrency: MAX_IN_FLIGHT,
-        partitions: PARTITION_CONCURRENCY,
-        runId,
-      });
-      say(`  ${formatRate(results.kafkajs.perSecond)}`);
-    } catch (error) {
-      failures.push(`kafkajs baseline: ${message(error)}`);
-      say(`  failed: ${message(error)}`);
+    if (wanted('kafkajs')) {
+      say(`baseline: kafkajs loop, ${formatInt(settings.burst)} messages`);
+      try {
+        results.kafkajs = await runKafkajsBaseline({
+          brokers: servers.brokers,
+          targetUrl: (i) => hookUrl(sim.url, 'ok', `${runId}-kafkajs-${i}`),
+          messages: settings.burst,
+          concurrency: MAX_IN_FLIGHT,
+          partitions: PARTITION_CONCURRENCY,
+          runId,
+        });
+        say(`  ${formatRate(results.kafkajs.perSecond)}`);
+      } catch (error) {
+        failures.push(`kafkajs baseline: ${message(error)}`);
+        say(`  failed: ${message(error)}`);
+      }
     }
-    if (redisUrl) {
+    if (redisUrl && wanted('bullmq')) {
       say(`baseline: BullMQ, ${formatInt(settings.burst)} messages`);
       try {
         results.bullmq = await runBullmqBaseline({
@@ -637,11 +648,12 @@ async function main(): Promise<number> {
       return result;
     };
 
-    results.instant = await scenario('instant', async (services) => {
-      results.partitions = await topicPartitions(servers, TOPICS.messagesRequested.name);
-      const leftover = await warm(services, 'instant');
-      return burst(services, 'instant', settings.burst, 0, settings.burstTimeoutMs, leftover);
-    });
+    if (wanted('instant'))
+      results.instant = await scenario('instant', async (services) => {
+        results.partitions = await topicPartitions(servers, TOPICS.messagesRequested.name);
+        const leftover = await warm(services, 'instant');
+        return burst(services, 'instant', settings.burst, 0, settings.burstTimeoutMs, leftover);
+      });
 
     // Sized to last slowSeconds at the rate it should reach: min(instant rate, in-flight ÷ latency).
     const slowRate = Math.max(
@@ -649,19 +661,22 @@ async function main(): Promise<number> {
       Math.min(results.instant?.perSecond ?? 1000, MAX_IN_FLIGHT / (settings.slowLatencyMs / 1000)),
     );
     const slowMessages = Math.ceil((slowRate * settings.slowSeconds) / 100) * 100;
-    results.slow = await scenario('latency100', async (services) => {
-      const leftover = await warm(services, 'latency100', settings.slowLatencyMs);
-      return burst(
-        services,
-        'latency100',
-        slowMessages,
-        settings.slowLatencyMs,
-        settings.slowSeconds * 3_000 + 15_000,
-        leftover,
-      );
-    });
+    if (wanted('latency100'))
+      results.slow = await scenario('latency100', async (services) => {
+        const leftover = await warm(services, 'latency100', settings.slowLatencyMs);
+        return burst(
+          services,
+          'latency100',
+          slowMessages,
+          settings.slowLatencyMs,
+          settings.slowSeconds * 3_000 + 15_000,
+          leftover,
+        );
+      });
 
-    if (results.instant) {
+    if (!wanted('halfload')) {
+      // not asked for
+    } else if (results.instant) {
       // At least 1 msg/s, so a Herald that barely moves still gets its latency measured.
       const rate = Math.max(1, results.instant.perSecond / 2);
       if (results.instant.complete === false) {
@@ -707,12 +722,14 @@ async function main(): Promise<number> {
     }
 
     // Retry precision: its own simulator, recording on, so attempt 2's arrival can be read.
-    const recordingSim = await startSimulator({ logDir, label: 'retry', recording: true }).catch(
-      (error: unknown) => {
-        failures.push(`retry precision: simulator: ${message(error)}`);
-        return undefined;
-      },
-    );
+    const recordingSim = !wanted('retry')
+      ? undefined
+      : await startSimulator({ logDir, label: 'retry', recording: true }).catch(
+          (error: unknown) => {
+            failures.push(`retry precision: simulator: ${message(error)}`);
+            return undefined;
+          },
+        );
     if (recordingSim) {
       try {
         await scenario('retry', async (services) => {
@@ -767,7 +784,9 @@ async function main(): Promise<number> {
     process.stdout.write(`\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
   }
   const measured = [results.kafkajs, results.bullmq, results.instant, results.slow, results.paced];
-  if (measured.some((result) => result !== undefined) || results.retry) {
+  if (only) {
+    say('--only: bench/RESULTS.md left as it was');
+  } else if (measured.some((result) => result !== undefined) || results.retry) {
     appendResults(report.entry);
     say('appended to bench/RESULTS.md');
   } else {

@@ -10,14 +10,16 @@ import type { HeraldConfig } from '@herald/config';
 import type { MessageEvent } from '@herald/messages';
 import {
   decodeOrDeadLetter,
-  runBatchConsumer,
+  runWriteBehindConsumer,
   type Output,
   type RunningConsumer,
+  type TransactionalCommitter,
 } from '@herald/pipeline';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { recordApplied } from './projector.metrics';
+import { PendingEvents, type PendingRecord } from './pending-events';
 import { ReadModelStore } from './read-model-store';
 
 export const PROJECTOR_GROUP = 'herald-projector';
@@ -50,51 +52,125 @@ export async function decodeEvents(
   return { events, appendedAt, deadLetters };
 }
 
-/** Consumes herald.message-events into the MongoDB read model. */
+/** Bound on records consumed but not yet written; the consumer waits while it is reached. */
+const MAX_PENDING = 10_000;
+/** Pause after a failed write round (MongoDB unreachable, say) before the next. */
+const RETRY_AFTER_FAILURE_MS = 1_000;
+
+/**
+ * Consumes herald.message-events into the MongoDB read model, writing behind: consumed events
+ * wait in PendingEvents and are written in rounds, one round at a time (each round's events go
+ * in one bulk write per collection), and offsets are committed after each round for what it made
+ * durable. Records consumed while a round is writing make up the next one.
+ */
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Projector');
   private consumer: RunningConsumer | undefined;
+  private committer: TransactionalCommitter | undefined;
+  private readonly pending: PendingEvents;
+  private writing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Batches waiting for room in the buffer. */
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
     @Inject(ReadModelStore) private readonly store: ReadModelStore,
-  ) {}
+  ) {
+    this.pending = new PendingEvents(config.projectorHoldMs);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.store.ensureIndexes();
-    this.consumer = await runBatchConsumer({
+    const { consumer, committer } = await runWriteBehindConsumer({
       kafka: this.kafka,
       groupId: PROJECTOR_GROUP,
       topics: [TOPICS.messageEvents.name],
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
-      handleBatch: async (messages, topic, partition) => {
-        const { events, appendedAt, deadLetters } = await decodeEvents(
-          this.codec,
-          messages,
-          { topic, partition },
-          this.logger,
-        );
-        const applied = await this.store.write(events);
-        recordApplied(
-          applied.map(({ event, requestedAt, firstSend }) => ({
-            type: event.type,
-            appendedAt: appendedAt.get(event.eventId) ?? Date.now(),
-            requestedAt,
-            firstSend,
-          })),
-          Date.now(),
-        );
-        return deadLetters;
-      },
+      accept: (messages, topic, partition) => this.accept(messages, topic, partition),
+      onJoin: () => this.pending.clear(),
     });
+    this.consumer = consumer;
+    this.committer = committer;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const wake of this.waiting.splice(0)) wake();
     await this.consumer?.stop();
+  }
+
+  private async accept(messages: KafkaMessage[], topic: string, partition: number): Promise<void> {
+    const records: PendingRecord[] = [];
+    for (const message of messages) {
+      const decoded = await decodeOrDeadLetter<MessageEvent>(
+        this.codec,
+        message,
+        { topic, partition, service: 'projector' },
+        this.logger,
+      );
+      records.push(
+        decoded.ok
+          ? { offset: message.offset, event: decoded.value, appendedAt: Number(message.timestamp) }
+          : { offset: message.offset, deadLetter: decoded.deadLetter },
+      );
+    }
+    this.pending.add(topic, partition, records, Date.now());
+    this.schedule();
+    while (this.pending.size >= MAX_PENDING && !this.stopped) {
+      await new Promise<void>((wake) => this.waiting.push(wake));
+    }
+  }
+
+  /** Arranges the next round for when it has something to take. */
+  private schedule(delayMs?: number): void {
+    if (this.writing || this.timer || this.stopped) return;
+    const now = Date.now();
+    const at = delayMs === undefined ? this.pending.nextRoundAt(now) : now + delayMs;
+    if (at === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.round();
+    }, at - now);
+  }
+
+  private async round(): Promise<void> {
+    this.writing = true;
+    const taken = this.pending.take(Date.now());
+    let retryIn: number | undefined;
+    try {
+      const applied = await this.store.write(taken.events);
+      recordApplied(
+        applied.map(({ event, requestedAt, firstSend }) => ({
+          type: event.type,
+          appendedAt: taken.appendedAt.get(event.eventId) ?? Date.now(),
+          requestedAt,
+          firstSend,
+        })),
+        Date.now(),
+      );
+      const offsets = this.pending.offsetsAfter(taken);
+      if (this.committer && (offsets.length > 0 || taken.deadLetters.length > 0)) {
+        await this.committer.commit(taken.deadLetters, offsets);
+      }
+      this.pending.written(taken, offsets);
+    } catch (error) {
+      // Nothing committed: the records go back and are written again (idempotently), dead
+      // letters included.
+      this.logger.error(`read-model write failed, retrying: ${(error as Error).message}`);
+      this.pending.failed(taken);
+      retryIn = RETRY_AFTER_FAILURE_MS;
+    } finally {
+      this.writing = false;
+      for (const wake of this.waiting.splice(0)) wake();
+      this.schedule(retryIn);
+    }
   }
 }

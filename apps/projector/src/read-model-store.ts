@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
 import type { MessageEvent } from '@herald/messages';
+import { duplicateIndexes, isDuplicateKey } from '@herald/mongo';
 import { MONGO_DB } from '@herald/platform';
 import {
   applyEvent,
@@ -25,6 +26,9 @@ export interface AppliedEvent {
 }
 export const EVENTS = 'events';
 
+/** Enough for every message in flight through one projector; each is a few hundred bytes. */
+const KNOWN_DOCUMENTS = 20_000;
+
 /**
  * The read model's two collections: the projector writes events into them, the read API
  * reads them. Writes are idempotent without transactions (FerretDB v1 has none):
@@ -38,7 +42,10 @@ export class ReadModelStore {
   readonly events: Collection<EventDocument>;
   /** Written by the in_app provider (sender), read here; not a projection, never rebuilt. */
   readonly feed: Collection<FeedDocument>;
-  private readonly limit = pLimit(64);
+  /** Reads in parallel, few enough to leave FerretDB's 100-connection pool to everyone else. */
+  private readonly limit = pLimit(8);
+  /** Documents as this writer last stored them, most recent last (a bounded LRU). */
+  private readonly known = new Map<string, MessageDocument>();
 
   constructor(@Inject(MONGO_DB) db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
@@ -52,8 +59,15 @@ export class ReadModelStore {
   }
 
   /**
-   * Applies events in their order per message; messages are independent and go in parallel.
-   * Returns the events this call applied (not replays), for the projector's metrics.
+   * Applies events in their order per message. Returns the events this call applied (not
+   * replays), for the projector's metrics.
+   *
+   * FerretDB v1's SQLite backend finds a document by _id with a scan of its whole table, so a
+   * per-message read and replace costs time in proportion to the read model's size; inserts use
+   * the unique index and are cheap in bulk. So this reads only what it must (documents it wrote
+   * itself are remembered; a timeline starting at seq 1 is a new message), inserts every new
+   * message in one insertMany, and replaces the others one by one. Anything that did not go as
+   * assumed (a duplicate, a document moved on) is redone one message at a time.
    */
   async write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
     if (events.length === 0) return [];
@@ -64,43 +78,80 @@ export class ReadModelStore {
       list.push(event);
       byMessage.set(event.messageId, list);
     }
-    const applied = await Promise.all(
+
+    const planned = await Promise.all(
       [...byMessage].map(([messageId, timeline]) =>
-        this.limit(() => this.applyAll(messageId, timeline)),
+        this.limit(async () => fold(await this.lastKnown(messageId, timeline), timeline)),
       ),
     );
-    return applied.flat();
+    const inserts = planned.filter((p) => p.next !== null && p.previous === null);
+    const replaces = planned.filter((p) => p.next !== null && p.previous !== null);
+    const redo = new Set<string>();
+
+    if (inserts.length > 0) {
+      const docs = inserts.map((p) => p.next!);
+      let refused = new Set<number>();
+      try {
+        await this.messages.insertMany(docs, { ordered: false });
+      } catch (error) {
+        refused = new Set(duplicateIndexes(error, docs.length));
+      }
+      inserts.forEach((p, i) => (refused.has(i) ? redo.add(p.messageId) : this.remember(p.next!)));
+    }
+
+    // One at a time: FerretDB's SQLite backend takes one writer at a time anyway, and keeps a
+    // connection per update of a bulk command open until the command ends, so a large bulkWrite
+    // exhausts its connection pool and hangs the server.
+    for (const p of replaces) {
+      if (await this.store(p.previous, p.next!)) this.remember(p.next!);
+      else redo.add(p.messageId);
+    }
+
+    const applied = planned.filter((p) => !redo.has(p.messageId)).flatMap((p) => p.applied);
+    for (const messageId of redo) {
+      this.known.delete(messageId);
+      applied.push(...(await this.applyAll(messageId, byMessage.get(messageId)!)));
+    }
+    return applied;
+  }
+
+  /** The stored document as far as this writer knows it, reading only when it must. */
+  private async lastKnown(
+    messageId: string,
+    timeline: readonly MessageEvent[],
+  ): Promise<MessageDocument | null> {
+    const known = this.known.get(messageId);
+    if (known) return known;
+    if (timeline[0]!.seq === 1) return null; // a new message; a replay's insert is refused
+    return this.messages.findOne({ _id: messageId });
+  }
+
+  private remember(doc: MessageDocument): void {
+    this.known.delete(doc._id);
+    this.known.set(doc._id, doc);
+    if (this.known.size > KNOWN_DOCUMENTS) {
+      this.known.delete(this.known.keys().next().value!);
+    }
   }
 
   private async insertEvents(events: readonly MessageEvent[]): Promise<void> {
     try {
       await this.events.insertMany(events.map(toEventDocument), { ordered: false });
     } catch (error) {
-      if (!onlyDuplicates(error)) throw error;
+      duplicateIndexes(error, events.length); // replays are already there; rethrows the rest
     }
   }
 
+  /** One message, reading its stored document first: the careful path. */
   private async applyAll(messageId: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
     for (;;) {
       const current = await this.messages.findOne({ _id: messageId });
-      let doc = current;
-      let changed = false;
-      const applied: AppliedEvent[] = [];
-      for (const event of timeline) {
-        const sentBefore = doc?.sentAt ?? null;
-        const result = applyEvent(doc, event);
-        doc = result.doc;
-        changed ||= result.applied;
-        if (result.applied) {
-          applied.push({
-            event,
-            requestedAt: doc.requestedAt,
-            firstSend: sentBefore === null && doc.sentAt !== null,
-          });
-        }
+      const { next, applied } = fold(current, timeline);
+      if (!next) return [];
+      if (await this.store(current, next)) {
+        this.remember(next);
+        return applied;
       }
-      if (!changed || !doc) return [];
-      if (await this.store(current, doc)) return applied;
       // Another writer moved the document on between our read and write: read again.
     }
   }
@@ -111,7 +162,7 @@ export class ReadModelStore {
         await this.messages.insertOne(next);
         return true;
       } catch (error) {
-        if ((error as { code?: number }).code === 11000) return false;
+        if (isDuplicateKey(error)) return false;
         throw error;
       }
     }
@@ -120,13 +171,30 @@ export class ReadModelStore {
   }
 }
 
-function onlyDuplicates(error: unknown): boolean {
-  const e = error as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
-  if (e.code === 11000 && e.writeErrors === undefined) return true;
-  const writeErrors = Array.isArray(e.writeErrors)
-    ? e.writeErrors
-    : e.writeErrors
-      ? [e.writeErrors]
-      : [];
-  return writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000);
+interface Fold {
+  messageId: string;
+  previous: MessageDocument | null;
+  /** The document after the timeline, or null when no event was new to it. */
+  next: MessageDocument | null;
+  applied: AppliedEvent[];
+}
+
+function fold(previous: MessageDocument | null, timeline: readonly MessageEvent[]): Fold {
+  let doc = previous;
+  let changed = false;
+  const applied: AppliedEvent[] = [];
+  for (const event of timeline) {
+    const sentBefore = doc?.sentAt ?? null;
+    const result = applyEvent(doc, event);
+    doc = result.doc;
+    changed ||= result.applied;
+    if (result.applied) {
+      applied.push({
+        event,
+        requestedAt: doc.requestedAt,
+        firstSend: sentBefore === null && doc.sentAt !== null,
+      });
+    }
+  }
+  return { messageId: timeline[0]!.messageId, previous, next: changed ? doc : null, applied };
 }

@@ -71,6 +71,7 @@ const envSchema = z.object({
   HERALD_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(12),
   HERALD_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  HERALD_PROJECTOR_HOLD_MS: z.coerce.number().int().min(0).max(10_000).default(200),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
   HERALD_PROVIDERS_FILE: z.string().trim().min(1).optional(),
   HERALD_WEBHOOK_HEADERS: z
@@ -126,6 +127,11 @@ export interface HeraldConfig {
   /** How long a dead instance keeps its partitions before the group gives them to others. */
   sessionTimeoutMs: number;
   providerTimeoutMs: number;
+  /**
+   * How long the projector holds a just-queued message's event for what follows it (usually
+   * `sent` within milliseconds), so the two become one write instead of an insert and an update.
+   */
+  projectorHoldMs: number;
   retryPoliciesFile: string | undefined;
   /** Every provider's base URL and credentials; unconfigured providers are null. */
   providers: ProviderSettings;
@@ -179,6 +185,7 @@ export function loadConfig(
     partitionConcurrency: values.HERALD_PARTITION_CONCURRENCY,
     sessionTimeoutMs: values.HERALD_KAFKA_SESSION_TIMEOUT_MS,
     providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
+    projectorHoldMs: values.HERALD_PROJECTOR_HOLD_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
     providers,
   };

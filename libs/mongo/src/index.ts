@@ -1,1 +1,2 @@
 export * from './mongo-client';
+export * from './duplicate-keys';

@@ -62,9 +62,11 @@ async function start(
     committer: TransactionalCommitter,
     holds: Holds,
   ) => Promise<void>,
+  hooks: { onJoin?: () => void; committer?: TransactionalCommitter } = {},
 ): Promise<RunningConsumer> {
   const { kafka, groupId, topics, instanceId } = settings;
-  const committer = new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+  const committer =
+    hooks.committer ?? new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
   const holds: Holds = new Set();
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -76,6 +78,7 @@ async function start(
     // starts: kafkajs's default would make it up to 5 s.
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
+  if (hooks.onJoin) consumer.on(consumer.events.GROUP_JOIN, hooks.onJoin);
   await committer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
@@ -136,6 +139,37 @@ export function runBatchConsumer(
       }
     },
   );
+}
+
+/**
+ * For a consumer that writes behind: each batch is handed to `accept` (which may wait while its
+ * buffer is full) and the consumer moves on at once; the caller commits offsets through
+ * `committer` once what they cover is written. After a rebalance (`onJoin`) the group starts
+ * again from the committed offsets, so the caller drops whatever it had not committed.
+ */
+export async function runWriteBehindConsumer(
+  settings: ConsumerSettings & {
+    accept: (messages: KafkaMessage[], topic: string, partition: number) => Promise<void>;
+    onJoin: () => void;
+  },
+): Promise<{ consumer: RunningConsumer; committer: TransactionalCommitter }> {
+  const { kafka, groupId, instanceId } = settings;
+  const committer = new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+  const consumer = await start(
+    settings,
+    async ({ batch, heartbeat, resolveOffset }) => {
+      if (batch.messages.length === 0) return;
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+      try {
+        await settings.accept(batch.messages, batch.topic, batch.partition);
+      } finally {
+        clearInterval(beat);
+      }
+      resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    },
+    { onJoin: settings.onJoin, committer },
+  );
+  return { consumer, committer };
 }
 
 /**

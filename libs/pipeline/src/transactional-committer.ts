@@ -17,7 +17,7 @@ export interface ConsumedOffset {
 
 interface Pending {
   outputs: Output[];
-  offset: ConsumedOffset;
+  offsets: ConsumedOffset[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -59,9 +59,10 @@ export class TransactionalCommitter {
     return this.producer.disconnect();
   }
 
-  commit(outputs: Output[], offset: ConsumedOffset): Promise<void> {
+  commit(outputs: Output[], offset: ConsumedOffset | ConsumedOffset[]): Promise<void> {
+    const offsets = Array.isArray(offset) ? offset : [offset];
     return new Promise((resolve, reject) => {
-      this.queue.push({ outputs, offset, resolve, reject });
+      this.queue.push({ outputs, offsets, resolve, reject });
       void this.flush();
     });
   }
@@ -103,10 +104,13 @@ export class TransactionalCommitter {
           })),
         });
       }
-      await transaction.sendOffsets({
-        consumerGroupId: this.consumerGroupId,
-        topics: offsetsByTopic(group.map((pending) => pending.offset)),
-      });
+      const offsets = group.flatMap((pending) => pending.offsets);
+      if (offsets.length > 0) {
+        await transaction.sendOffsets({
+          consumerGroupId: this.consumerGroupId,
+          topics: offsetsByTopic(offsets),
+        });
+      }
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

@@ -1,11 +1,10 @@
 import type { Collection } from 'mongodb';
 import { internalError } from '@herald/error-classification';
+import { isDuplicateKey } from '@herald/mongo';
 import type { ProviderExchange } from '@herald/messages';
 import { FEED_COLLECTION, toFeedDocument, type FeedDocument } from '@herald/read-model';
 import { redactExchange } from '@herald/redaction';
 import type { ProviderAdapter, SendRequest, SendResult } from './provider';
-
-const DUPLICATE_KEY = 11000;
 
 /**
  * A feed item is a short notification rendered in an app; 32 KiB of content (keys and values,
@@ -65,7 +64,7 @@ export class InAppProvider implements ProviderAdapter {
         log: log(201, JSON.stringify({ stored: true })),
       };
     } catch (error) {
-      if ((error as { code?: unknown }).code === DUPLICATE_KEY) {
+      if (isDuplicateKey(error)) {
         return {
           ok: true,
           status: 'delivered',

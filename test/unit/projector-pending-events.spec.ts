@@ -1,0 +1,127 @@
+import type { EventType, MessageEvent } from '@herald/messages';
+import { PendingEvents, type PendingRecord } from '../../apps/projector/src/pending-events';
+
+const TOPIC = 'herald.message-events';
+
+function event(messageId: string, seq: number, type: EventType): MessageEvent {
+  return {
+    eventId: `${messageId}:${seq}`,
+    messageId,
+    tenantId: 't',
+    seq,
+    type,
+    status: type === 'queued' ? 'queued' : 'sent',
+    attempt: type === 'queued' ? 0 : 1,
+    maxAttempts: 3,
+    occurredAt: 1_000,
+    nextAttemptAt: null,
+    error: null,
+    log: null,
+    message: null,
+    providerMessageId: null,
+  };
+}
+
+function record(offset: number, messageId: string, seq: number, type: EventType): PendingRecord {
+  return { offset: String(offset), event: event(messageId, seq, type), appendedAt: 900 };
+}
+
+function deadLetter(offset: number): PendingRecord {
+  return {
+    offset: String(offset),
+    deadLetter: { topic: 'herald.dead-letters', key: 'k', value: Buffer.from('bad') },
+  };
+}
+
+const ids = (events: MessageEvent[]) => events.map((e) => `${e.messageId}:${e.seq}`);
+
+describe('PendingEvents (the projector write-behind buffer)', () => {
+  it('holds a message that is only queued until its hold ends', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 0, [record(10, 'a', 1, 'queued')], 1_000);
+
+    expect(pending.nextRoundAt(1_050)).toBe(1_200);
+    expect(pending.take(1_050).events).toEqual([]);
+    expect(ids(pending.take(1_200).events)).toEqual(['a:1']);
+  });
+
+  it('takes queued and sent together once sent arrives, as one timeline in order', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 0, [record(10, 'a', 1, 'queued'), record(11, 'b', 1, 'queued')], 1_000);
+    pending.add(TOPIC, 0, [record(12, 'a', 2, 'sent')], 1_040);
+
+    expect(pending.nextRoundAt(1_050)).toBe(1_050);
+    const taken = pending.take(1_050);
+    expect(ids(taken.events)).toEqual(['a:1', 'a:2']);
+    // b (offset 11) is still held, so the partition's offset cannot pass it.
+    const offsets = pending.offsetsAfter(taken);
+    expect(offsets).toEqual([{ topic: TOPIC, partition: 0, offset: '11' }]);
+    pending.written(taken, offsets);
+    expect(pending.size).toBe(1);
+    // Nothing more may be committed until b is written.
+    pending.add(TOPIC, 0, [record(13, 'c', 1, 'queued')], 1_060);
+    expect(pending.offsetsAfter(pending.take(1_060))).toEqual([]);
+  });
+
+  it('commits a partition only up to its first record not yet written', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 3, [record(10, 'a', 1, 'sent'), record(11, 'b', 1, 'queued')], 1_000);
+    pending.add(TOPIC, 3, [record(12, 'c', 1, 'sent')], 1_000);
+
+    const first = pending.take(1_000);
+    expect(ids(first.events)).toEqual(['a:1', 'c:1']);
+    const offsets = pending.offsetsAfter(first);
+    expect(offsets).toEqual([{ topic: TOPIC, partition: 3, offset: '11' }]);
+    pending.written(first, offsets);
+
+    const second = pending.take(1_300);
+    expect(ids(second.events)).toEqual(['b:1']);
+    const after = pending.offsetsAfter(second);
+    expect(after).toEqual([{ topic: TOPIC, partition: 3, offset: '13' }]);
+    pending.written(second, after);
+    expect(pending.size).toBe(0);
+    expect(pending.nextRoundAt(2_000)).toBeNull();
+  });
+
+  it('takes dead letters at once, with their offsets', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 1, [deadLetter(5)], 1_000);
+
+    expect(pending.nextRoundAt(1_000)).toBe(1_000);
+    const taken = pending.take(1_000);
+    expect(taken.deadLetters).toHaveLength(1);
+    expect(pending.offsetsAfter(taken)).toEqual([{ topic: TOPIC, partition: 1, offset: '6' }]);
+  });
+
+  it('puts a failed round back, ahead of what came since', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 0, [record(10, 'a', 1, 'sent')], 1_000);
+    const failed = pending.take(1_000);
+    pending.add(TOPIC, 0, [record(11, 'a', 2, 'delivered')], 1_010);
+    pending.failed(failed);
+
+    expect(pending.size).toBe(2);
+    const retried = pending.take(1_020);
+    expect(ids(retried.events)).toEqual(['a:1', 'a:2']);
+    expect(pending.offsetsAfter(retried)).toEqual([{ topic: TOPIC, partition: 0, offset: '12' }]);
+  });
+
+  it('forgets everything on a rebalance, and a round taken before it reports no offsets', () => {
+    const pending = new PendingEvents(200);
+    pending.add(TOPIC, 0, [record(10, 'a', 1, 'sent'), record(11, 'b', 1, 'queued')], 1_000);
+    const inFlight = pending.take(1_000);
+    pending.clear();
+
+    expect(pending.size).toBe(0);
+    expect(pending.offsetsAfter(inFlight)).toEqual([]);
+    pending.written(inFlight, []);
+    expect(pending.size).toBe(0);
+    expect(pending.nextRoundAt(5_000)).toBeNull();
+  });
+
+  it('holds nothing when the hold is 0', () => {
+    const pending = new PendingEvents(0);
+    pending.add(TOPIC, 0, [record(10, 'a', 1, 'queued')], 1_000);
+    expect(ids(pending.take(1_000).events)).toEqual(['a:1']);
+  });
+});
