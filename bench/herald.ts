@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
@@ -79,7 +79,17 @@ function spawnNode(
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [entry], {
+    // BENCH_CPU_PROFILE=1: each process writes a V8 CPU profile (open it in Chrome DevTools or
+    // speedscope) beside its log when it stops.
+    const profile =
+      process.env.BENCH_CPU_PROFILE === '1'
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${dirname(logFile)}`,
+            `--cpu-prof-name=${basename(logFile, '.log')}.cpuprofile`,
+          ]
+        : [];
+    child = spawn(process.execPath, [...profile, entry], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', fd, fd],
@@ -626,6 +636,8 @@ export interface Throughput {
   complete?: boolean;
   /** How many were produced (differs from messages only when incomplete). */
   produced?: number;
+  /** Each stage's backlog over the run (Herald only). */
+  backlogs?: StageBacklogs['samples'];
 }
 
 /**
@@ -661,11 +673,12 @@ export async function measureBurst(
   );
   const base = sentCount(await services.metrics());
   const expected = options.messages + (options.leftover ?? 0);
+  const backlogs = sampleStageBacklogs(producer.client);
   const start = performance.now();
   const [, progress] = await Promise.all([
     producer.send(records),
     waitForSent(services, base + expected, { timeoutMs: options.timeoutMs }),
-  ]);
+  ]).finally(() => backlogs.stop());
   const seconds = (progress.at - start) / 1000;
   const sent = Math.min(expected, progress.seen - base);
   return {
@@ -674,6 +687,7 @@ export async function measureBurst(
     perSecond: sent / seconds,
     complete: progress.reached,
     produced: expected,
+    backlogs: backlogs.samples,
   };
 }
 
@@ -745,6 +759,77 @@ export async function measurePaced(
     complete: progress.reached,
     sent: Math.min(total, progress.seen - base),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where a run waits: each stage's backlog
+
+/** The pipeline's stages in order, each as its consumer group and input topic. */
+const STAGES = [
+  { stage: 'ingest', group: 'herald-ingest', topic: TOPICS.messagesRequested.name },
+  { stage: 'sender', group: 'herald-sender', topic: TOPICS.deliveries.name },
+  { stage: 'projector', group: 'herald-projector', topic: TOPICS.messageEvents.name },
+] as const;
+
+export interface StageBacklogs {
+  /** Seconds since sampling began, and each stage's records not yet committed then. */
+  samples: Array<{ at: number; backlog: Record<string, number> }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Samples, every `everyMs`, how many records each stage has been given but not committed
+ * (end offset − committed offset, summed over partitions). The stage whose backlog grows while
+ * the others stay near zero is where a run waits: the bench's profile of the pipeline.
+ */
+export function sampleStageBacklogs(kafka: Kafka, everyMs = 1_000): StageBacklogs {
+  const samples: StageBacklogs['samples'] = [];
+  const admin = kafka.admin();
+  const start = performance.now();
+  let running = true;
+  const loop = (async () => {
+    await admin.connect();
+    try {
+      while (running) {
+        const backlog: Record<string, number> = {};
+        for (const { stage, group, topic } of STAGES) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          backlog[stage] = ends.reduce((sum, { partition, high, low }) => {
+            const at = committed?.partitions.find((p) => p.partition === partition)?.offset;
+            const from = at !== undefined && Number(at) >= 0 ? Number(at) : Number(low);
+            return sum + Math.max(0, Number(high) - from);
+          }, 0);
+        }
+        samples.push({ at: (performance.now() - start) / 1000, backlog });
+        await sleep(everyMs);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await loop.catch(() => undefined);
+    },
+  };
+}
+
+/** e.g. "ingest max 4,800 (at 2 s) · sender max 120 (at 3 s) · projector max 3,900 (at 9 s)". */
+export function describeBacklogs(samples: StageBacklogs['samples']): string {
+  return STAGES.map(({ stage }) => {
+    let max = 0;
+    let at = 0;
+    for (const sample of samples) {
+      if ((sample.backlog[stage] ?? 0) > max) {
+        max = sample.backlog[stage] ?? 0;
+        at = sample.at;
+      }
+    }
+    return `${stage} max ${max.toLocaleString('en-US')} (at ${at.toFixed(0)} s)`;
+  }).join(' · ');
 }
 
 // ---------------------------------------------------------------------------------------------

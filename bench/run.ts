@@ -34,6 +34,7 @@ import {
   appEntry,
   HeraldServices,
   hookUrl,
+  describeBacklogs,
   killAllStarted,
   MAX_IN_FLIGHT,
   measureBurst,
@@ -503,7 +504,9 @@ async function main(): Promise<number> {
     cleanups.push({ what: 'drop the run database', run: () => dropDatabase(servers.mongoUri) });
 
     let redisUrl: string | undefined;
-    if (run('bash', ['scripts/infra/redis.sh', 'status']).status !== 0) {
+    if (!wanted('bullmq')) {
+      // not asked for
+    } else if (run('bash', ['scripts/infra/redis.sh', 'status']).status !== 0) {
       say('starting Redis for the BullMQ baseline: scripts/infra/redis.sh start');
       if (run('bash', ['scripts/infra/redis.sh', 'start'], { inherit: true }).status === 0) {
         cleanups.push({
@@ -639,6 +642,17 @@ async function main(): Promise<number> {
         leftover,
       });
       say(`  ${formatRate(result.perSecond)} (${result.seconds.toFixed(2)} s)`);
+      if (result.backlogs) {
+        const profile = describeBacklogs(result.backlogs);
+        say(`  backlog per stage: ${profile}`);
+        say(
+          '  per second (ingest/sender/projector): ' +
+            result.backlogs
+              .map((b) => `${b.backlog.ingest}/${b.backlog.sender}/${b.backlog.projector}`)
+              .join(' '),
+        );
+        notes.push(`${name}: backlog per stage (records consumed but not committed): ${profile}`);
+      }
       if (!result.complete) {
         failures.push(
           `herald ${name}: incomplete, ${formatInt(result.messages)} of ${formatInt(result.produced ?? messages)} ` +

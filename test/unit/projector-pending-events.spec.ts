@@ -119,6 +119,25 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
     expect(pending.nextRoundAt(5_000)).toBeNull();
   });
 
+  it('holds a queued message longer while the projector is behind', () => {
+    const pending = new PendingEvents(200, { busyAt: 2, busyHoldMs: 5_000 });
+    pending.add(
+      TOPIC,
+      0,
+      [record(10, 'a', 1, 'queued'), record(11, 'b', 1, 'queued'), record(12, 'c', 1, 'queued')],
+      1_000,
+    );
+
+    expect(pending.take(1_300).events).toEqual([]);
+    expect(pending.nextRoundAt(1_300)).toBe(6_000);
+    // b's sent arrives: b goes at once, and with fewer pending the short hold applies again.
+    pending.add(TOPIC, 0, [record(13, 'b', 2, 'sent')], 1_400);
+    const taken = pending.take(1_400);
+    expect(ids(taken.events)).toEqual(['b:1', 'b:2']);
+    pending.written(taken, pending.offsetsAfter(taken));
+    expect(ids(pending.take(1_400).events)).toEqual(['a:1', 'c:1']);
+  });
+
   it('holds nothing when the hold is 0', () => {
     const pending = new PendingEvents(0);
     pending.add(TOPIC, 0, [record(10, 'a', 1, 'queued')], 1_000);

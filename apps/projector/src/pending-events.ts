@@ -44,7 +44,10 @@ interface PartitionLog {
  *
  * A message whose only news is `queued` is held for up to `holdMs`: its `sent` usually follows
  * within milliseconds, and one insert of both costs far less than an insert and an update.
- * Anything else (a later status, a dead letter) is taken by the next round.
+ * While more than `busyAt` records are pending the projector is behind anyway, and a queued
+ * message is held up to `busyHoldMs` instead: under a burst the sender is behind too, and its
+ * `sent` comes seconds later. Anything else (a later status, a dead letter) is taken by the
+ * next round.
  */
 export class PendingEvents {
   private readonly partitions = new Map<string, PartitionLog>();
@@ -54,7 +57,21 @@ export class PendingEvents {
   private count = 0;
   private generation = 0;
 
-  constructor(private readonly holdMs: number) {}
+  constructor(
+    private readonly holdMs: number,
+    private readonly busy: { busyAt: number; busyHoldMs: number } = {
+      busyAt: 500,
+      busyHoldMs: 10_000,
+    },
+  ) {}
+
+  /** How long a queued-only message is held now. */
+  private hold(): number {
+    if (this.holdMs === 0) return 0;
+    return this.count > this.busy.busyAt
+      ? Math.max(this.holdMs, this.busy.busyHoldMs)
+      : this.holdMs;
+  }
 
   /** Records not yet written (including those a round is writing). */
   get size(): number {
@@ -97,9 +114,10 @@ export class PendingEvents {
   nextRoundAt(now: number): number | null {
     if (this.deadLetters.length > 0) return now;
     let earliest: number | null = null;
+    const hold = this.hold();
     for (const message of this.messages.values()) {
       if (message.ready) return now;
-      const due = message.entries[0]!.at + this.holdMs;
+      const due = message.entries[0]!.at + hold;
       if (earliest === null || due < earliest) earliest = due;
     }
     return earliest === null ? null : Math.max(now, earliest);
@@ -119,8 +137,9 @@ export class PendingEvents {
       taken.entries.push(entry);
       if ('deadLetter' in entry.record) taken.deadLetters.push(entry.record.deadLetter);
     }
+    const hold = this.hold();
     for (const [id, message] of this.messages) {
-      if (!message.ready && now - message.entries[0]!.at < this.holdMs) continue;
+      if (!message.ready && now - message.entries[0]!.at < hold) continue;
       this.messages.delete(id);
       for (const entry of message.entries) {
         entry.state = 'taken';

@@ -71,6 +71,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly pending: PendingEvents;
   private writing = false;
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
   private stopped = false;
   /** Batches waiting for room in the buffer. */
   private readonly waiting: Array<() => void> = [];
@@ -129,12 +130,17 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Arranges the next round for when it has something to take. */
+  /** Arranges the next round for when it has something to take (sooner replaces later). */
   private schedule(delayMs?: number): void {
-    if (this.writing || this.timer || this.stopped) return;
+    if (this.writing || this.stopped) return;
     const now = Date.now();
     const at = delayMs === undefined ? this.pending.nextRoundAt(now) : now + delayMs;
     if (at === null) return;
+    if (this.timer) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.round();

@@ -71,7 +71,7 @@ const envSchema = z.object({
   HERALD_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(12),
   HERALD_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  HERALD_PROJECTOR_HOLD_MS: z.coerce.number().int().min(0).max(10_000).default(200),
+  HERALD_PROJECTOR_HOLD_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
   HERALD_PROVIDERS_FILE: z.string().trim().min(1).optional(),
   HERALD_WEBHOOK_HEADERS: z
