@@ -14,6 +14,8 @@ import { runDelayTierConsumer, runWorkConsumer, sleep, type RunningConsumer } fr
 import { decodeOrDeadLetter } from './dead-letter';
 import type { Output } from './transactional-committer';
 
+const SMALLEST_HOLD_MS = Math.min(...DELAY_TIERS.map((tier) => tier.holdMs));
+
 /** A record on a work topic that must not be acted on before `dueAt`. */
 export interface ScheduledTask {
   messageId: string;
@@ -56,10 +58,12 @@ export async function runScheduledWork<T extends ScheduledTask>(
     topics: [settings.work.name],
     partitionsConsumedConcurrently: settings.partitionConcurrency,
     maxInFlight: settings.maxInFlight,
-    // The tiers hand a task over less than a tier's hold before it is due; its partition
-    // waits out the rest, so nothing starts early.
+    // The tiers hand a task over less than the smallest hold before it is due, and each task
+    // sleeps out its own remainder (below), so a task due sooner is not kept waiting behind one
+    // due later. Only a task due further ahead (a clock jump, say) pauses its partition.
     notBefore: (message) =>
-      decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0,
+      (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) -
+      SMALLEST_HOLD_MS,
     handle: async (message, topic, partition) => {
       const decoded = await decodeOrDeadLetter<T>(
         settings.codec,
