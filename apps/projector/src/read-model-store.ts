@@ -46,6 +46,7 @@ export class ReadModelStore {
   private readonly limit = pLimit(8);
   /** Documents as this writer last stored them, most recent last (a bounded LRU). */
   private readonly known = new Map<string, MessageDocument>();
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(@Inject(MONGO_DB) db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
@@ -69,7 +70,18 @@ export class ReadModelStore {
    * message in one insertMany, and replaces the others one by one. Anything that did not go as
    * assumed (a duplicate, a document moved on) is redone one message at a time.
    */
-  async write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
+  write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
+    // One write at a time (a rebuild writes from several partitions at once): FerretDB runs one
+    // writer at a time anyway, and concurrent updates there fail with SQLITE_BUSY.
+    const result = this.writing.then(() => this.writeNow(events));
+    this.writing = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async writeNow(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
     if (events.length === 0) return [];
     await this.insertEvents(events);
     const byMessage = new Map<string, MessageEvent[]>();
