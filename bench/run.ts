@@ -65,9 +65,9 @@ type Scenario = (typeof SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
 
   --quick   everything in under 3 minutes: 5,000 messages per throughput run instead of
-            20,000, 10 s against the 100 ms provider instead of 15 s, 8 s at half load
-            instead of 20 s, 100 retries due 1-20 s ahead instead of 300 due 1-60 s ahead,
-            200 warm-up messages instead of 300.
+            20,000, 10 s against the 100 ms provider instead of 15 s, 6 s at half load
+            instead of 20 s, 100 retries due 1-15 s ahead instead of 300 due 1-60 s ahead,
+            100 warm-up messages instead of 300.
   --only    runs just these of ${SCENARIOS.join(', ')} (halfload needs instant), prints
             the table and leaves bench/RESULTS.md alone: for trying a change.
 
@@ -98,14 +98,14 @@ function plan(quick: boolean): Plan {
     ? {
         quick,
         burst: 5_000,
-        warmUp: 200,
+        warmUp: 100,
         warmUpTimeoutMs: 30_000,
         burstTimeoutMs: 40_000,
         slowLatencyMs: 100,
         slowSeconds: 10,
-        halfLoadSeconds: 8,
+        halfLoadSeconds: 6,
         retryMessages: 100,
-        retryMaxSeconds: 20,
+        retryMaxSeconds: 15,
       }
     : {
         quick,
