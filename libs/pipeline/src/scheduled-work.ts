@@ -62,8 +62,7 @@ export async function runScheduledWork<T extends ScheduledTask>(
     // sleeps out its own remainder (below), so a task due sooner is not kept waiting behind one
     // due later. Only a task due further ahead (a clock jump, say) pauses its partition.
     notBefore: (message) =>
-      (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) -
-      SMALLEST_HOLD_MS,
+      (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) - SMALLEST_HOLD_MS,
     handle: async (message, topic, partition) => {
       const decoded = await decodeOrDeadLetter<T>(
         settings.codec,
