@@ -6,3 +6,4 @@ export * from './transactional-committer';
 export * from './event-builder';
 export * from './status-checks';
 export * from './scheduled-work';
+export * from './group-commit';

@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Producer, type IHeaders } from 'kafkajs';
+import { GroupCommit } from './group-commit';
 
 /** A record a handler wants written, in the same transaction as the offsets it consumed. */
 export interface Output {
@@ -18,20 +19,20 @@ export interface ConsumedOffset {
 interface Pending {
   outputs: Output[];
   offsets: ConsumedOffset[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /**
  * Writes outputs and consumer offsets atomically: a crash before the commit redoes the work, a
  * crash after it never repeats it, so no task is lost or duplicated. A producer runs one
  * transaction at a time, so commits that arrive while one is in flight are grouped into the
- * next (one transaction for many partitions' batches).
+ * next (one transaction for many partitions' batches; see GroupCommit).
  */
 export class TransactionalCommitter {
   private readonly producer: Producer;
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly commits = new GroupCommit<Pending, void>(async (group) => {
+    await this.commitGroup(group);
+    return group.map(() => undefined);
+  });
 
   constructor(
     kafka: Kafka,
@@ -60,30 +61,7 @@ export class TransactionalCommitter {
   }
 
   commit(outputs: Output[], offset: ConsumedOffset | ConsumedOffset[]): Promise<void> {
-    const offsets = Array.isArray(offset) ? offset : [offset];
-    return new Promise((resolve, reject) => {
-      this.queue.push({ outputs, offsets, resolve, reject });
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue;
-        this.queue = [];
-        try {
-          await this.commitGroup(group);
-          for (const pending of group) pending.resolve();
-        } catch (error) {
-          for (const pending of group) pending.reject(error);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+    return this.commits.submit({ outputs, offsets: Array.isArray(offset) ? offset : [offset] });
   }
 
   private async commitGroup(group: Pending[]): Promise<void> {
