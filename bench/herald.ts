@@ -7,7 +7,6 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import { SERVICE_PORTS, type ServiceName } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
+import { freePort } from '../test/support/services';
 
 export const REPO_ROOT = join(__dirname, '..');
 
@@ -47,17 +47,6 @@ export interface BenchProcess {
   child: ChildProcess;
   logFile: string;
   exited: Promise<number | null>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** Every process this module started and has not seen exit, so a Ctrl-C can stop them. */
@@ -586,6 +575,13 @@ export async function waitQuiet(
   return false;
 }
 
+/** Which messages a run produces: tenant, id prefix and simulator (webhook target). */
+interface MessageOptions {
+  simUrl: string;
+  tenantId: string;
+  idPrefix: string;
+}
+
 /**
  * Warm-up, not measured: one probe message (its `sent` proves every consumer has joined its
  * group and the whole path works; throws if it does not come within a minute or `timeoutMs`),
@@ -595,10 +591,7 @@ export async function waitQuiet(
 export async function warmUp(
   services: HeraldServices,
   producer: RequestProducer,
-  options: {
-    simUrl: string;
-    tenantId: string;
-    idPrefix: string;
+  options: MessageOptions & {
     count: number;
     latencyMs?: number;
     timeoutMs: number;
@@ -648,10 +641,7 @@ export interface Throughput {
 export async function measureBurst(
   services: HeraldServices,
   producer: RequestProducer,
-  options: {
-    simUrl: string;
-    tenantId: string;
-    idPrefix: string;
+  options: MessageOptions & {
     messages: number;
     latencyMs?: number;
     timeoutMs: number;
@@ -713,10 +703,7 @@ export interface PacedResult {
 export async function measurePaced(
   services: HeraldServices,
   producer: RequestProducer,
-  options: {
-    simUrl: string;
-    tenantId: string;
-    idPrefix: string;
+  options: MessageOptions & {
     rate: number;
     seconds: number;
     graceMs: number;

@@ -24,6 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Agent, request } from 'undici';
+import type { BaselineResult } from './kafkajs-loop';
 
 export interface BullmqBaselineOptions {
   /** e.g. redis://127.0.0.1:6379 (scripts/infra/redis.sh url). */
@@ -39,12 +40,6 @@ export interface BullmqBaselineOptions {
   timeoutMs?: number;
   /** Per-call bound on the HTTP exchange; default 30 s. */
   httpTimeoutMs?: number;
-}
-
-export interface BaselineResult {
-  messages: number;
-  seconds: number;
-  perSecond: number;
 }
 
 export interface BullmqRetryPrecisionOptions {
