@@ -16,6 +16,7 @@ import type { MessageRequested } from '@herald/messages';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
 import { freePort } from '../test/support/services';
+import { CpuWindow, type CpuUsage } from './cpu-usage';
 
 export const REPO_ROOT = join(__dirname, '..');
 
@@ -631,6 +632,8 @@ export interface Throughput {
   produced?: number;
   /** Each stage's backlog over the run (Herald only). */
   backlogs?: StageBacklogs['samples'];
+  /** CPU each process spent in the timed window. */
+  cpu?: CpuUsage;
 }
 
 /**
@@ -664,11 +667,14 @@ export async function measureBurst(
   const base = sentCount(await services.metrics());
   const expected = options.messages + (options.leftover ?? 0);
   const backlogs = sampleStageBacklogs(producer.client);
+  const cpu = new CpuWindow();
+  cpu.begin();
   const start = performance.now();
   const [, progress] = await Promise.all([
     producer.send(records),
     waitForSent(services, base + expected, { timeoutMs: options.timeoutMs }),
   ]).finally(() => backlogs.stop());
+  cpu.end();
   const seconds = (progress.at - start) / 1000;
   const sent = Math.min(expected, progress.seen - base);
   return {
@@ -678,6 +684,7 @@ export async function measureBurst(
     complete: progress.reached,
     produced: expected,
     backlogs: backlogs.samples,
+    cpu: cpu.usage,
   };
 }
 
@@ -986,7 +993,9 @@ async function skipInGroups(
     { group: string; topic: string; partitions: Array<{ partition: number; offset: string }> }
   >();
   for (const scan of scans.values()) {
-    if (scan.offset <= scan.from) continue;
+    // Nothing of ours, only transaction markers: consumers pass those by anyway, and each move
+    // costs seconds (kafkajs' setOffsets joins the group and waits for a fetch).
+    if (scan.own === 0 || scan.offset <= scan.from) continue;
     skipped += scan.own;
     const key = `${scan.group} ${scan.topic}`;
     const move = moves.get(key) ?? { group: scan.group, topic: scan.topic, partitions: [] };

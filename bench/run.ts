@@ -29,6 +29,7 @@ import { MongoClient } from 'mongodb';
 import type { ServiceName } from '@herald/config';
 import { TOPICS } from '@herald/topics';
 import { runBullmqBaseline } from './baselines/bullmq';
+import { ROLES, type CpuUsage } from './cpu-usage';
 import { runKafkajsBaseline } from './baselines/kafkajs-loop';
 import {
   appEntry,
@@ -239,9 +240,17 @@ function serversFromInfraEnv(runId: string): Servers {
   const mongo = env.MONGODB_URI;
   if (!brokers || !registryUrl || !mongo)
     throw new Error('scripts/infra.sh env printed too little');
-  const uri = new URL(mongo);
-  uri.pathname = `/herald_bench_${runId}`;
-  return { brokers: brokers.split(','), registryUrl, mongoUri: uri.toString() };
+  return {
+    brokers: brokers.split(','),
+    registryUrl,
+    mongoUri: databaseUri(mongo, `herald_bench_${runId}`),
+  };
+}
+
+function databaseUri(uri: string, database: string): string {
+  const url = new URL(uri);
+  url.pathname = `/${database}`;
+  return url.toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,7 +500,8 @@ async function main(): Promise<number> {
     }
     const servers = serversFromInfraEnv(runId);
     say(
-      `servers: Kafka ${servers.brokers.join(',')}, registry ${servers.registryUrl}, ${servers.mongoUri}`,
+      `servers: Kafka ${servers.brokers.join(',')}, registry ${servers.registryUrl}, ` +
+        `${servers.mongoUri}_<scenario> (each dropped after it)`,
     );
     try {
       await withMongo(servers.mongoUri, 10_000, (client) => client.db().command({ ping: 1 }));
@@ -501,7 +511,6 @@ async function main(): Promise<number> {
           'local FerretDB, restart it: bash scripts/infra/ferretdb.sh stop && bash scripts/infra/ferretdb.sh start',
       );
     }
-    cleanups.push({ what: 'drop the run database', run: () => dropDatabase(servers.mongoUri) });
 
     let redisUrl: string | undefined;
     if (!wanted('bullmq')) {
@@ -574,8 +583,21 @@ async function main(): Promise<number> {
     ): Promise<T | undefined> => {
       say(`herald ${name}: starting the services`);
       let services: HeraldServices | undefined;
+      // Each scenario its own read model: FerretDB v1 finds a document by _id with a scan of the
+      // whole collection, so a database shared across scenarios would make each run's updates
+      // slower than the last and the scenarios' figures depend on their order.
+      const database = new URL(servers.mongoUri).pathname.slice(1);
+      const scenarioServers = {
+        ...servers,
+        mongoUri: databaseUri(servers.mongoUri, `${database}_${name}`),
+      };
       try {
-        services = await HeraldServices.start({ servers, runId, scenario: name, logDir });
+        services = await HeraldServices.start({
+          servers: scenarioServers,
+          runId,
+          scenario: name,
+          logDir,
+        });
         await services.assertProjectorMetrics();
         return await body(services);
       } catch (error) {
@@ -590,6 +612,9 @@ async function main(): Promise<number> {
           const findings = services.logFindings();
           if (findings) notes.push(`${name}, in the service logs: ${findings}`);
         }
+        await dropDatabase(scenarioServers.mongoUri).catch((error: unknown) =>
+          notes.push(`dropping ${scenarioServers.mongoUri} failed: ${message(error)}`),
+        );
         await Promise.race([
           leaveTopicsClean(servers, runId, notes),
           sleep(150_000).then(() => {
@@ -1008,6 +1033,12 @@ function renderReport(
     ],
   ];
   const targets = markdownTable(['target', 'verdict', 'figure'], targetRows);
+  const cpu = cpuTable([
+    { label: 'Herald instant', run: instant },
+    { label: `Herald ${settings.slowLatencyMs} ms`, run: slow },
+    { label: 'kafkajs loop', run: kafkajs },
+    { label: 'BullMQ', run: bullmq },
+  ]);
 
   const mode = infraMode();
   const settingsLine =
@@ -1027,13 +1058,53 @@ function renderReport(
     table,
     '',
     targets,
+    ...(cpu ? ['', cpu] : []),
     ...(notes.length > 0 ? ['', 'Notes:', '', ...notes.map((note) => `- ${note}`)] : []),
     ...(failures.length > 0
       ? ['', 'Failures:', '', ...failures.map((f) => `- ${f.split('\n')[0]}`)]
       : []),
     '',
   ].join('\n');
-  return { table, targets, entry };
+  return { table, targets: cpu ? `${targets}\n\n${cpu}` : targets, entry };
+}
+
+/**
+ * CPU per message of every process in each throughput run's window, and what that allows: on a
+ * machine whose cores are all busy, cores ÷ CPU per message is the most any arrangement of the
+ * same work could reach.
+ */
+function cpuTable(
+  columns: ReadonlyArray<{ label: string; run: Throughput | undefined }>,
+): string | undefined {
+  const measured = columns.filter(
+    (c): c is { label: string; run: Throughput & { cpu: CpuUsage } } =>
+      c.run?.cpu !== undefined && c.run.messages > 0,
+  );
+  if (measured.length === 0) return undefined;
+  const perMessage = (c: (typeof measured)[number], ms: number) =>
+    `${(ms / c.run.messages).toFixed(3)} ms`;
+  const rows = ROLES.filter((role) => measured.some((c) => c.run.cpu.byRole.has(role))).map(
+    (role) => [
+      role,
+      ...measured.map((c) => {
+        const ms = c.run.cpu.byRole.get(role);
+        return ms === undefined ? '' : perMessage(c, ms);
+      }),
+    ],
+  );
+  rows.push(['**all of these**', ...measured.map((c) => perMessage(c, c.run.cpu.totalMs))]);
+  rows.push([
+    'machine busy (all cores, any process)',
+    ...measured.map((c) => `${(c.run.cpu.machineBusy * 100).toFixed(0)}%`),
+  ]);
+  rows.push([
+    'cores ÷ CPU per message',
+    ...measured.map((c) =>
+      formatRate((c.run.cpu.cores * 1000 * c.run.messages) / c.run.cpu.totalMs),
+    ),
+  ]);
+  rows.push(['measured', ...measured.map((c) => formatRate(c.run.perSecond))]);
+  return markdownTable(['CPU per message', ...measured.map((c) => c.label)], rows);
 }
 
 function appendResults(entry: string): void {

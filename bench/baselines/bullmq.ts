@@ -24,6 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Agent, request } from 'undici';
+import { CpuWindow } from '../cpu-usage';
 import type { BaselineResult } from './kafkajs-loop';
 
 export interface BullmqBaselineOptions {
@@ -186,6 +187,8 @@ export async function runBullmqBaseline(opts: BullmqBaselineOptions): Promise<Ba
 
   try {
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
+    const cpu = new CpuWindow();
+    cpu.begin();
     const startedAt = performance.now();
     await addAll(queue, messages, (i) => ({
       i,
@@ -193,7 +196,7 @@ export async function runBullmqBaseline(opts: BullmqBaselineOptions): Promise<Ba
     }));
     await done.promise;
     const seconds = (finishedAt - startedAt) / 1000;
-    return { messages, seconds, perSecond: messages / seconds };
+    return { messages, seconds, perSecond: messages / seconds, cpu: cpu.end() };
   } finally {
     done.cancel();
     await cleanUp(queue, worker, agent);

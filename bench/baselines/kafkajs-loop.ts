@@ -16,6 +16,7 @@
  * the counter has seen a result for every input record.
  */
 import { performance } from 'node:perf_hooks';
+import { CpuWindow, type CpuUsage } from '../cpu-usage';
 import pLimit from 'p-limit';
 import { Agent, request } from 'undici';
 import {
@@ -48,6 +49,8 @@ export interface BaselineResult {
   messages: number;
   seconds: number;
   perSecond: number;
+  /** CPU each process spent in the timed window. */
+  cpu?: CpuUsage;
 }
 
 /** Same long-poll bound and heartbeat cadence as Herald's consumers (libs/pipeline). */
@@ -218,6 +221,8 @@ export async function runKafkajsBaseline(opts: KafkajsBaselineOptions): Promise<
       () => fail(new Error(`kafkajs baseline: ${done}/${messages} results after ${timeoutMs} ms`)),
       timeoutMs,
     );
+    const cpu = new CpuWindow();
+    cpu.begin();
     const startedAt = performance.now();
     for (let from = 0; from < messages; from += PRODUCE_CHUNK) {
       const chunk: Message[] = [];
@@ -229,7 +234,7 @@ export async function runKafkajsBaseline(opts: KafkajsBaselineOptions): Promise<
     }
     await finished;
     const seconds = (finishedAt - startedAt) / 1000;
-    return { messages, seconds, perSecond: messages / seconds };
+    return { messages, seconds, perSecond: messages / seconds, cpu: cpu.end() };
   } finally {
     clearTimeout(timer);
     const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
