@@ -128,14 +128,42 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
       1_000,
     );
 
-    expect(pending.take(1_300).events).toEqual([]);
-    expect(pending.nextRoundAt(1_300)).toBe(6_000);
+    expect(pending.take(1_050).events).toEqual([]);
+    expect(pending.nextRoundAt(1_050)).toBe(6_000);
     // b's sent arrives: b goes at once, and with fewer pending the short hold applies again.
-    pending.add(TOPIC, 0, [record(13, 'b', 2, 'sent')], 1_400);
-    const taken = pending.take(1_400);
+    pending.add(TOPIC, 0, [record(13, 'b', 2, 'sent')], 1_050);
+    const taken = pending.take(1_050);
     expect(ids(taken.events)).toEqual(['b:1', 'b:2']);
     pending.written(taken, pending.offsetsAfter(taken));
-    expect(ids(pending.take(1_400).events)).toEqual(['a:1', 'c:1']);
+    expect(ids(pending.take(1_200).events)).toEqual(['a:1', 'c:1']);
+  });
+
+  it('holds queued messages twice as long as recent ones waited for their sent', () => {
+    const pending = new PendingEvents(200, { busyAt: 100, busyHoldMs: 5_000 });
+    // A slow sender: a's sent comes 1 s after its queued, which was written alone meanwhile.
+    pending.add(TOPIC, 0, [record(1, 'a', 1, 'queued')], 0);
+    expect(ids(pending.take(200).events)).toEqual(['a:1']);
+    pending.add(TOPIC, 0, [record(2, 'a', 2, 'sent')], 1_000);
+    pending.take(1_000);
+
+    // So b's queued is held 2 s, long enough for its sent 1.5 s later: both go in one round.
+    pending.add(TOPIC, 0, [record(3, 'b', 1, 'queued')], 10_000);
+    expect(pending.nextRoundAt(10_000)).toBe(12_000);
+    pending.add(TOPIC, 0, [record(4, 'b', 2, 'sent')], 11_500);
+    expect(ids(pending.take(11_500).events)).toEqual(['b:1', 'b:2']);
+
+    // And the next one, twice the longer of the two waits.
+    pending.add(TOPIC, 0, [record(5, 'c', 1, 'queued')], 20_000);
+    expect(pending.nextRoundAt(20_000)).toBe(23_000);
+  });
+
+  it('never holds a queued message longer than the busy hold', () => {
+    const pending = new PendingEvents(200, { busyAt: 100, busyHoldMs: 5_000 });
+    pending.add(TOPIC, 0, [record(1, 'later', 1, 'queued')], 0);
+    pending.add(TOPIC, 0, [record(2, 'later', 2, 'sent')], 60_000);
+    pending.take(60_000);
+    pending.add(TOPIC, 0, [record(3, 'a', 1, 'queued')], 100_000);
+    expect(pending.nextRoundAt(100_000)).toBe(105_000);
   });
 
   it('holds nothing when the hold is 0', () => {

@@ -42,12 +42,13 @@ interface PartitionLog {
  * offsets may be committed after it, so an offset is committed only once every record before it
  * is written, whatever order the messages were written in.
  *
- * A message whose only news is `queued` is held for up to `holdMs`: its `sent` usually follows
- * within milliseconds, and one insert of both costs far less than an insert and an update.
- * While more than `busyAt` records are pending the projector is behind anyway, and a queued
- * message is held up to `busyHoldMs` instead: under a burst the sender is behind too, and its
- * `sent` comes seconds later. Anything else (a later status, a dead letter) is taken by the
- * next round.
+ * A message whose only news is `queued` is held: its `sent` usually follows within
+ * milliseconds, and one insert of both costs far less than an insert and an update. It is held
+ * for `holdMs`, or twice as long as recent messages waited for their next event if that is
+ * longer (a loaded sender, see NextEventWaits), but never longer than `busyHoldMs`. While more
+ * than `busyAt` records are pending the projector is behind anyway, and a queued message is held
+ * `busyHoldMs`: under a burst the sender is behind too, and its `sent` comes seconds later.
+ * Anything else (a later status, a dead letter) is taken by the next round.
  */
 export class PendingEvents {
   private readonly partitions = new Map<string, PartitionLog>();
@@ -56,6 +57,7 @@ export class PendingEvents {
   private readonly deadLetters: Entry[] = [];
   private count = 0;
   private generation = 0;
+  private readonly waits = new NextEventWaits();
 
   constructor(
     private readonly holdMs: number,
@@ -68,9 +70,9 @@ export class PendingEvents {
   /** How long a queued-only message is held now. */
   private hold(): number {
     if (this.holdMs === 0) return 0;
-    return this.count > this.busy.busyAt
-      ? Math.max(this.holdMs, this.busy.busyHoldMs)
-      : this.holdMs;
+    const longest = Math.max(this.holdMs, this.busy.busyHoldMs);
+    if (this.count > this.busy.busyAt) return longest;
+    return Math.min(longest, Math.max(this.holdMs, 2 * this.waits.typical()));
   }
 
   /** Records not yet written (including those a round is writing). */
@@ -104,6 +106,11 @@ export class PendingEvents {
       }
       const id = record.event.messageId;
       const message = this.messages.get(id) ?? { entries: [], ready: false };
+      if (record.event.type !== 'queued') {
+        // The wait of a message whose queued is held here, or was written alone.
+        const queuedAt = message.ready ? undefined : (message.entries[0]?.at ?? undefined);
+        this.waits.nextEvent(id, now, queuedAt);
+      }
       message.entries.push(entry);
       message.ready ||= this.holdMs === 0 || record.event.type !== 'queued';
       this.messages.set(id, message);
@@ -140,6 +147,7 @@ export class PendingEvents {
     const hold = this.hold();
     for (const [id, message] of this.messages) {
       if (!message.ready && now - message.entries[0]!.at < hold) continue;
+      if (!message.ready) this.waits.writtenAlone(id, message.entries[0]!.at);
       this.messages.delete(id);
       for (const entry of message.entries) {
         entry.state = 'taken';
@@ -222,5 +230,49 @@ export class PendingEvents {
     this.messages.clear();
     this.deadLetters.length = 0;
     this.count = 0;
+  }
+}
+
+/**
+ * How long recent messages waited, as this projector consumed them, between their `queued` and
+ * their next event: the sender's pace. A hold shorter than that writes each queued message alone
+ * and its `sent` as an update, and on FerretDB v1 an update scans the collection, so a slow
+ * sender would make slow rounds, which would split more messages: learning the wait breaks that
+ * circle. The typical wait is the 90th percentile of the last `SAMPLES`, so a few messages
+ * scheduled for later do not stretch it.
+ */
+export class NextEventWaits {
+  private static readonly SAMPLES = 200;
+  /** Messages whose queued was written alone, by when it was consumed, to learn their wait too. */
+  private static readonly REMEMBERED = 10_000;
+  private readonly samples: number[] = [];
+  private next = 0;
+  private cached: number | undefined;
+  private readonly alone = new Map<string, number>();
+
+  /** A message's first event after `queued` arrived at `now`; `queuedAt` if its queued is held. */
+  nextEvent(messageId: string, now: number, queuedAt: number | undefined): void {
+    const since = queuedAt ?? this.alone.get(messageId);
+    this.alone.delete(messageId);
+    if (since === undefined) return;
+    this.samples[this.next] = Math.max(0, now - since);
+    this.next = (this.next + 1) % NextEventWaits.SAMPLES;
+    this.cached = undefined;
+  }
+
+  writtenAlone(messageId: string, queuedAt: number): void {
+    this.alone.set(messageId, queuedAt);
+    if (this.alone.size > NextEventWaits.REMEMBERED) {
+      this.alone.delete(this.alone.keys().next().value!);
+    }
+  }
+
+  /** 0 until a wait was seen. */
+  typical(): number {
+    if (this.cached === undefined) {
+      const sorted = [...this.samples].sort((a, b) => a - b);
+      this.cached = sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length * 0.9)]!;
+    }
+    return this.cached;
   }
 }
