@@ -872,6 +872,11 @@ Rows:
 - **retry lateness**: the simulator's arrival time of attempt 2 − the \`nextAttemptAt\` Herald
   announced in \`delivery_attempted\`, for webhooks answering 429 + \`Retry-After\`; negative = early.
 - **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
+
+The CPU table: CPU time each process spent in each throughput run's timed window (from
+\`/proc\`), per message. "bench" is the load generator, and for the baselines the loop or worker
+itself. "cores ÷ CPU per message" is the throughput the same work could reach with every core
+busy.
 `;
 
 function renderReport(
