@@ -2,6 +2,7 @@ import {
   DELAY_TIERS,
   decodeDueAt,
   encodeDueAt,
+  HOP_ALLOWANCE_MS,
   releaseAt,
   routeFor,
   tierTopic,
@@ -32,21 +33,30 @@ describe('delay tiers', () => {
         expect(remaining).toBeLessThan(250);
       } else {
         expect(route.holdMs).toBeLessThanOrEqual(remaining);
-        expect(releaseAt(now, now + remaining, route)).toBeLessThanOrEqual(now + remaining);
+        expect(releaseAt(now, now + remaining, route)).toBeLessThanOrEqual(
+          now + remaining - HOP_ALLOWANCE_MS,
+        );
       }
     }
   });
 
-  it('reaches the work topic in few hops for a 3-hour wait', () => {
+  it('reaches the work topic in few hops for a 3-hour wait, each hop taking the allowance', () => {
     let at = now;
     const dueAt = now + 3 * 3_600_000 + 42_123;
     const hops: string[] = [];
     for (let route = routeFor(dueAt, at); route !== 'work'; route = routeFor(dueAt, at)) {
       hops.push(route.label);
-      at = releaseAt(at, dueAt, route);
+      at = releaseAt(at, dueAt, route) + HOP_ALLOWANCE_MS;
     }
     expect(hops).toEqual(['1h', '1h', '1h', '30s', '5s', '5s', '1s', '1s']);
     expect(dueAt - at).toBeLessThan(250);
+  });
+
+  it('lets a record go ahead of time by the hop allowance, also when appended late', () => {
+    const tier = DELAY_TIERS[2]!; // 5 s
+    expect(releaseAt(now, now + 60_000, tier)).toBe(now + 5_000 - HOP_ALLOWANCE_MS);
+    // Routed with 5 s to go but appended 90 ms later: its hold would end past its due time.
+    expect(releaseAt(now + 90, now + 5_000, tier)).toBe(now + 5_000 - HOP_ALLOWANCE_MS);
   });
 
   it('keeps release order equal to append order within a tier', () => {
