@@ -325,8 +325,17 @@ function versionsLine(mode: 'docker' | 'local'): string {
 function commitLine(): string {
   const head = run('git', ['rev-parse', '--short', 'HEAD']);
   if (head.status !== 0) return 'unknown (not a git checkout)';
-  // --no-optional-locks: a status that never writes the index.
-  const dirty = run('git', ['--no-optional-locks', 'status', '--porcelain']).stdout.trim() !== '';
+  // --no-optional-locks: a status that never writes the index. Entries the bench appended and
+  // nobody committed yet do not make the code measured any different.
+  const status = run('git', [
+    '--no-optional-locks',
+    'status',
+    '--porcelain',
+    '--',
+    '.',
+    ':(exclude)bench/RESULTS.md',
+  ]);
+  const dirty = status.stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
 }
 
