@@ -71,13 +71,13 @@ export class TransactionalCommitter {
   private async commitGroup(group: Pending[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
-      const byTopic = new Map<string, Output[]>();
-      for (const output of group.flatMap((pending) => pending.outputs)) {
-        const list = byTopic.get(output.topic) ?? [];
-        list.push(output);
-        byTopic.set(output.topic, list);
-      }
-      if (byTopic.size > 0) {
+      for (const chunk of chunksBySize(group.flatMap((pending) => pending.outputs))) {
+        const byTopic = new Map<string, Output[]>();
+        for (const output of chunk) {
+          const list = byTopic.get(output.topic) ?? [];
+          list.push(output);
+          byTopic.set(output.topic, list);
+        }
         await transaction.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, messages]) => ({
@@ -99,6 +99,46 @@ export class TransactionalCommitter {
       throw error;
     }
   }
+}
+
+/**
+ * Bytes of outputs per send. kafkajs puts a send's records for one partition into one record
+ * batch, and the broker refuses a batch over its message.max.bytes (1 MiB by default) with a
+ * non-retriable error that stops the consumer: a group of many batches (a burst of thousands of
+ * events, each with its exchange log) went past it. Half the default leaves room for the
+ * batch's own overhead.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
+
+/** Splits outputs, in order, into runs of at most `maxBytes` (a larger output alone). */
+export function chunksBySize(outputs: readonly Output[], maxBytes = MAX_SEND_BYTES): Output[][] {
+  const chunks: Output[][] = [];
+  let current: Output[] = [];
+  let bytes = 0;
+  for (const output of outputs) {
+    const size = outputSize(output);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(output);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function outputSize({ key, value, headers }: Output): number {
+  let size = Buffer.byteLength(key) + value.length;
+  for (const [name, header] of Object.entries(headers ?? {})) {
+    size += Buffer.byteLength(name);
+    for (const part of [header].flat()) {
+      if (part !== undefined)
+        size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+    }
+  }
+  return size;
 }
 
 /** Highest offset per partition wins: two batches of one partition can share a transaction. */
