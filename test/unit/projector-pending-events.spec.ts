@@ -120,7 +120,7 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
   });
 
   it('holds a queued message longer while the projector is behind', () => {
-    const pending = new PendingEvents(200, { busyAt: 2, busyHoldMs: 5_000 });
+    const pending = new PendingEvents(200, { busyAt: 2, busyHoldMs: 5_000, maxHoldMs: 60_000 });
     pending.add(
       TOPIC,
       0,
@@ -139,7 +139,7 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
   });
 
   it('holds queued messages twice as long as recent ones waited for their sent', () => {
-    const pending = new PendingEvents(200, { busyAt: 100, busyHoldMs: 5_000 });
+    const pending = new PendingEvents(200, { busyAt: 100, busyHoldMs: 5_000, maxHoldMs: 60_000 });
     // A slow sender: a's sent comes 1 s after its queued, which was written alone meanwhile.
     pending.add(TOPIC, 0, [record(1, 'a', 1, 'queued')], 0);
     expect(ids(pending.take(200).events)).toEqual(['a:1']);
@@ -157,13 +157,21 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
     expect(pending.nextRoundAt(20_000)).toBe(23_000);
   });
 
-  it('never holds a queued message longer than the busy hold', () => {
-    const pending = new PendingEvents(200, { busyAt: 100, busyHoldMs: 5_000 });
-    pending.add(TOPIC, 0, [record(1, 'later', 1, 'queued')], 0);
-    pending.add(TOPIC, 0, [record(2, 'later', 2, 'sent')], 60_000);
-    pending.take(60_000);
-    pending.add(TOPIC, 0, [record(3, 'a', 1, 'queued')], 100_000);
-    expect(pending.nextRoundAt(100_000)).toBe(105_000);
+  it('holds longer than the busy hold if recent waits were longer, up to the longest hold', () => {
+    const busy = { busyAt: 1, busyHoldMs: 5_000, maxHoldMs: 30_000 };
+    const pending = new PendingEvents(200, busy);
+    pending.add(TOPIC, 0, [record(1, 'slow', 1, 'queued')], 0);
+    pending.add(TOPIC, 0, [record(2, 'slow', 2, 'sent')], 12_000); // waited 12 s
+    pending.take(12_000);
+    pending.add(TOPIC, 0, [record(3, 'a', 1, 'queued'), record(4, 'b', 1, 'queued')], 20_000);
+    expect(pending.nextRoundAt(20_000)).toBe(44_000);
+
+    pending.add(TOPIC, 0, [record(5, 'later', 1, 'queued')], 50_000);
+    pending.add(TOPIC, 0, [record(6, 'later', 2, 'sent')], 110_000); // waited 60 s
+    pending.add(TOPIC, 0, [record(7, 'c', 1, 'queued')], 110_000);
+    expect(pending.nextRoundAt(110_000)).toBe(110_000); // a and b are due; the rest can wait
+    pending.take(110_000);
+    expect(pending.nextRoundAt(110_000)).toBe(140_000);
   });
 
   it('holds nothing when the hold is 0', () => {

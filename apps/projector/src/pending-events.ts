@@ -45,9 +45,9 @@ interface PartitionLog {
  * A message whose only news is `queued` is held: its `sent` usually follows within
  * milliseconds, and one insert of both costs far less than an insert and an update. It is held
  * for `holdMs`, or twice as long as recent messages waited for their next event if that is
- * longer (a loaded sender, see NextEventWaits), but never longer than `busyHoldMs`. While more
- * than `busyAt` records are pending the projector is behind anyway, and a queued message is held
- * `busyHoldMs`: under a burst the sender is behind too, and its `sent` comes seconds later.
+ * longer (a loaded sender, see NextEventWaits), and at least `busyHoldMs` while more than
+ * `busyAt` records are pending (the projector is behind, so under a burst the sender is behind
+ * too, and its `sent` comes seconds later); never longer than `maxHoldMs`.
  * Anything else (a later status, a dead letter) is taken by the next round.
  */
 export class PendingEvents {
@@ -61,18 +61,18 @@ export class PendingEvents {
 
   constructor(
     private readonly holdMs: number,
-    private readonly busy: { busyAt: number; busyHoldMs: number } = {
+    private readonly busy: { busyAt: number; busyHoldMs: number; maxHoldMs: number } = {
       busyAt: 500,
       busyHoldMs: 10_000,
+      maxHoldMs: 60_000,
     },
   ) {}
 
   /** How long a queued-only message is held now. */
   private hold(): number {
     if (this.holdMs === 0) return 0;
-    const longest = Math.max(this.holdMs, this.busy.busyHoldMs);
-    if (this.count > this.busy.busyAt) return longest;
-    return Math.min(longest, Math.max(this.holdMs, 2 * this.waits.typical()));
+    const floor = this.count > this.busy.busyAt ? this.busy.busyHoldMs : this.holdMs;
+    return Math.min(this.busy.maxHoldMs, Math.max(floor, this.holdMs, 2 * this.waits.typical()));
   }
 
   /** Records not yet written (including those a round is writing). */
