@@ -8,6 +8,7 @@ import {
   tierTopic,
   type DelayTier,
 } from '@herald/delay-tiers';
+import { watchForStop } from '@herald/kafka';
 import { TransactionalCommitter, type Output } from './transactional-committer';
 
 export interface ConsumerSettings {
@@ -79,6 +80,7 @@ async function start(
     maxWaitTimeInMs: FETCH_WAIT_MS,
   });
   if (hooks.onJoin) consumer.on(consumer.events.GROUP_JOIN, hooks.onJoin);
+  watchForStop(consumer, groupId);
   await committer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { Admin } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
-import { pingKafka } from '@herald/kafka';
+import { pingKafka, stoppedConsumers } from '@herald/kafka';
 import { pingMongo } from '@herald/mongo';
 import { checkReadiness } from './readiness';
 import { HERALD_CONFIG, KAFKA_ADMIN, MONGO_DB } from './tokens';
@@ -16,9 +16,17 @@ export class HealthController {
     @Inject(MONGO_DB) private readonly db: Db,
   ) {}
 
-  /** The process is up and serving HTTP; says nothing about its dependencies. */
+  /**
+   * The process is up and serving HTTP, and none of its consumers has stopped for good (then a
+   * restart is what it needs); says nothing about its dependencies.
+   */
   @Get('live')
-  live(): { status: 'live'; service: string } {
+  live(@Res({ passthrough: true }) response: Response) {
+    const stopped = stoppedConsumers();
+    if (Object.keys(stopped).length > 0) {
+      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'consumer_stopped', service: this.config.service, stopped };
+    }
     return { status: 'live', service: this.config.service };
   }
 

@@ -163,7 +163,13 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/health/live': {
-      get: { summary: 'The process serves HTTP', responses: { '200': { description: 'live' } } },
+      get: {
+        summary: 'The process serves HTTP and all its consumers run',
+        responses: {
+          '200': { description: 'live' },
+          '503': { description: 'a consumer stopped for good; restart the process' },
+        },
+      },
     },
     '/health/ready': {
       get: {
