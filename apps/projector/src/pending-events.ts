@@ -108,7 +108,7 @@ export class PendingEvents {
       const message = this.messages.get(id) ?? { entries: [], ready: false };
       if (record.event.type !== 'queued') {
         // The wait of a message whose queued is held here, or was written alone.
-        const queuedAt = message.ready ? undefined : (message.entries[0]?.at ?? undefined);
+        const queuedAt = message.ready ? undefined : message.entries[0]?.at;
         this.waits.nextEvent(id, now, queuedAt);
       }
       message.entries.push(entry);

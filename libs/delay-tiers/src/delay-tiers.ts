@@ -1,12 +1,12 @@
 /**
- * Retries wait in delay topics, one per back-off tier. A tier holds each record for exactly
- * its hold time after the record was appended, then passes it on. Because a partition's
- * append times only grow, release times (append + hold) only grow too: a tier's consumer
- * waits on the head record and nothing behind it is ever due earlier. So there is no
- * head-of-line blocking and no busy polling.
+ * Retries wait in delay topics, one per back-off tier. A tier holds each record for its hold
+ * time after the record was appended, less a fixed allowance for the hop that follows, then
+ * passes it on. Because a partition's append times only grow, release times (append + hold −
+ * allowance) only grow too: a tier's consumer waits on the head record and nothing behind it is
+ * ever due earlier. So there is no head-of-line blocking and no busy polling.
  *
  * A record enters the largest tier whose hold fits in the time it still has to wait, so it is
- * never released after it is due (less the hop allowance); on release it hops to the next smaller tier that fits, and
+ * never released after it is due; on release it hops to the next smaller tier that fits, and
  * finally to the work topic, where the last remainder (under 250 ms) is waited out in memory.
  * The 250 ms tier keeps that remainder short: a work partition waits on its head record, so a
  * longer remainder would hold up records behind it that are due sooner (the bench measured
