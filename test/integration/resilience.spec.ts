@@ -80,10 +80,12 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     }
     expect(deliveries.size).toBe(ids.length);
     const repeated = [...deliveries].filter(([, times]) => times.length > 1);
-    // Only calls already in flight when the sender died may reach the provider twice (a call
-    // written just before the kill can arrive a moment after it).
+    // Only calls already in flight when the sender died may reach the provider twice. A call
+    // written just before the kill can reach the simulator a few hundred ms after it on a loaded
+    // machine (239 ms was seen), while a redo comes only after a rebalance: the restarted
+    // sender's start and join, or the killed one's 8 s session, seconds after the kill.
     for (const [, times] of repeated)
-      expect(Math.min(...times)).toBeLessThanOrEqual(killedAt + 100);
+      expect(Math.min(...times)).toBeLessThanOrEqual(killedAt + 1_000);
     process.stdout.write(
       `SIGKILL of 1 of 2 senders: ${ids.length} messages, all sent; ${repeated.length} reached the provider twice (in flight at the kill)\n`,
     );
