@@ -42,6 +42,7 @@ interface Reading {
   /** The machine's busy and total CPU ms over all cores, from /proc/stat. */
   busyMs: number;
   totalMs: number;
+  cores: number;
 }
 
 export interface CpuUsage {
@@ -81,7 +82,6 @@ function machineCpuMs(): { busyMs: number; totalMs: number; cores: number } {
 export class CpuWindow {
   private roles = new Map<number, string>();
   private start: Reading | undefined;
-  usage: CpuUsage | undefined;
 
   /** Without /proc (not Linux) the window stays empty and `end()` gives undefined. */
   begin(): void {
@@ -118,15 +118,13 @@ export class CpuWindow {
       if (before === undefined || after === undefined) continue;
       byRole.set(role, (byRole.get(role) ?? 0) + (after - before));
     }
-    const { cores } = machineCpuMs();
     const totalMs = finish.totalMs - this.start.totalMs;
-    this.usage = {
+    return {
       byRole,
       totalMs: [...byRole.values()].reduce((sum, ms) => sum + ms, 0),
       machineBusy: totalMs > 0 ? (finish.busyMs - this.start.busyMs) / totalMs : NaN,
-      cores,
+      cores: finish.cores,
     };
-    return this.usage;
   }
 
   private read(): Reading {

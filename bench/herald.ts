@@ -17,6 +17,7 @@ import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
 import { freePort } from '../test/support/services';
 import { CpuWindow, type CpuUsage } from './cpu-usage';
+import { formatInt } from './stats';
 
 export const REPO_ROOT = join(__dirname, '..');
 
@@ -674,7 +675,7 @@ export async function measureBurst(
     producer.send(records),
     waitForSent(services, base + expected, { timeoutMs: options.timeoutMs }),
   ]).finally(() => backlogs.stop());
-  cpu.end();
+  const usage = cpu.end();
   const seconds = (progress.at - start) / 1000;
   const sent = Math.min(expected, progress.seen - base);
   return {
@@ -684,7 +685,7 @@ export async function measureBurst(
     complete: progress.reached,
     produced: expected,
     backlogs: backlogs.samples,
-    cpu: cpu.usage,
+    cpu: usage,
   };
 }
 
@@ -758,6 +759,26 @@ export async function measurePaced(
 // ---------------------------------------------------------------------------------------------
 // Where a run waits: each stage's backlog
 
+/**
+ * Each partition of `topic` with records `group` has not committed: from its committed offset
+ * (or the log start, if it never committed) to the end of the log.
+ */
+async function uncommitted(
+  admin: Admin,
+  group: string,
+  topic: string,
+): Promise<Array<{ partition: number; from: bigint; high: bigint }>> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return ends
+    .map(({ partition, high, low }) => {
+      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+      const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
+      return { partition, from, high: BigInt(high) };
+    })
+    .filter(({ from, high }) => from < high);
+}
+
 /** The pipeline's stages in order, each as its consumer group and input topic. */
 const STAGES = [
   { stage: 'ingest', group: 'herald-ingest', topic: TOPICS.messagesRequested.name },
@@ -787,13 +808,8 @@ export function sampleStageBacklogs(kafka: Kafka, everyMs = 1_000): StageBacklog
       while (running) {
         const backlog: Record<string, number> = {};
         for (const { stage, group, topic } of STAGES) {
-          const ends = await admin.fetchTopicOffsets(topic);
-          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-          backlog[stage] = ends.reduce((sum, { partition, high, low }) => {
-            const at = committed?.partitions.find((p) => p.partition === partition)?.offset;
-            const from = at !== undefined && Number(at) >= 0 ? Number(at) : Number(low);
-            return sum + Math.max(0, Number(high) - from);
-          }, 0);
+          const behind = await uncommitted(admin, group, topic);
+          backlog[stage] = behind.reduce((sum, { from, high }) => sum + Number(high - from), 0);
         }
         samples.push({ at: (performance.now() - start) / 1000, backlog });
         await sleep(everyMs);
@@ -822,7 +838,7 @@ export function describeBacklogs(samples: StageBacklogs['samples']): string {
         at = sample.at;
       }
     }
-    return `${stage} max ${max.toLocaleString('en-US')} (at ${at.toFixed(0)} s)`;
+    return `${stage} max ${formatInt(max)} (at ${at.toFixed(0)} s)`;
   }).join(' · ');
 }
 
@@ -905,23 +921,9 @@ async function skipInGroups(
   const keyOf = (topic: string, partition: number) => `${topic}:${partition}`;
   for (const { group, topics } of groups) {
     for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      for (const { partition, high, low } of ends) {
-        const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
-        const from = BigInt(offset) >= 0n ? BigInt(offset) : BigInt(low);
-        if (from < BigInt(high)) {
-          scans.set(keyOf(topic, partition), {
-            group,
-            topic,
-            partition,
-            from,
-            high: BigInt(high),
-            offset: from,
-            own: 0,
-            done: false,
-          });
-        }
+      for (const { partition, from, high } of await uncommitted(admin, group, topic)) {
+        const scan = { group, topic, partition, from, high, offset: from, own: 0, done: false };
+        scans.set(keyOf(topic, partition), scan);
       }
     }
   }

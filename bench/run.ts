@@ -30,7 +30,7 @@ import type { ServiceName } from '@herald/config';
 import { TOPICS } from '@herald/topics';
 import { runBullmqBaseline } from './baselines/bullmq';
 import { ROLES, type CpuUsage } from './cpu-usage';
-import { runKafkajsBaseline } from './baselines/kafkajs-loop';
+import { runKafkajsBaseline, type BaselineResult } from './baselines/kafkajs-loop';
 import {
   appEntry,
   HeraldServices,
@@ -551,38 +551,45 @@ async function main(): Promise<number> {
     cleanups.push({ what: 'close the producer', run: () => producer.close() });
 
     // --- Baselines, on the same broker and simulator --------------------------------------
-    if (wanted('kafkajs')) {
-      say(`baseline: kafkajs loop, ${formatInt(settings.burst)} messages`);
+    /** A baseline's run, its rate said, or its failure recorded. */
+    const baseline = async (
+      label: string,
+      measure: () => Promise<BaselineResult>,
+    ): Promise<BaselineResult | undefined> => {
+      say(`baseline: ${label}, ${formatInt(settings.burst)} messages`);
       try {
-        results.kafkajs = await runKafkajsBaseline({
+        const result = await measure();
+        say(`  ${formatRate(result.perSecond)}`);
+        return result;
+      } catch (error) {
+        failures.push(`${label} baseline: ${message(error)}`);
+        say(`  failed: ${message(error)}`);
+        return undefined;
+      }
+    };
+    if (wanted('kafkajs')) {
+      results.kafkajs = await baseline('kafkajs loop', () =>
+        runKafkajsBaseline({
           brokers: servers.brokers,
           targetUrl: (i) => hookUrl(sim.url, 'ok', `${runId}-kafkajs-${i}`),
           messages: settings.burst,
           concurrency: MAX_IN_FLIGHT,
           partitions: PARTITION_CONCURRENCY,
           runId,
-        });
-        say(`  ${formatRate(results.kafkajs.perSecond)}`);
-      } catch (error) {
-        failures.push(`kafkajs baseline: ${message(error)}`);
-        say(`  failed: ${message(error)}`);
-      }
+        }),
+      );
     }
     if (redisUrl && wanted('bullmq')) {
-      say(`baseline: BullMQ, ${formatInt(settings.burst)} messages`);
-      try {
-        results.bullmq = await runBullmqBaseline({
-          redisUrl,
+      const url = redisUrl;
+      results.bullmq = await baseline('BullMQ', () =>
+        runBullmqBaseline({
+          redisUrl: url,
           targetUrl: (i) => hookUrl(sim.url, 'ok', `${runId}-bullmq-${i}`),
           messages: settings.burst,
           concurrency: MAX_IN_FLIGHT,
           runId,
-        });
-        say(`  ${formatRate(results.bullmq.perSecond)}`);
-      } catch (error) {
-        failures.push(`BullMQ baseline: ${message(error)}`);
-        say(`  failed: ${message(error)}`);
-      }
+        }),
+      );
     }
 
     // --- Herald scenarios, fresh services each ---------------------------------------------
@@ -595,10 +602,9 @@ async function main(): Promise<number> {
       // Each scenario its own read model: FerretDB v1 finds a document by _id with a scan of the
       // whole collection, so a database shared across scenarios would make each run's updates
       // slower than the last and the scenarios' figures depend on their order.
-      const database = new URL(servers.mongoUri).pathname.slice(1);
       const scenarioServers = {
         ...servers,
-        mongoUri: databaseUri(servers.mongoUri, `${database}_${name}`),
+        mongoUri: databaseUri(servers.mongoUri, `herald_bench_${runId}_${name}`),
       };
       try {
         services = await HeraldServices.start({

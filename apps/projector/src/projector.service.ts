@@ -11,7 +11,6 @@ import type { MessageEvent } from '@herald/messages';
 import {
   decodeOrDeadLetter,
   runWriteBehindConsumer,
-  type Output,
   type RunningConsumer,
   type TransactionalCommitter,
 } from '@herald/pipeline';
@@ -24,17 +23,17 @@ import { ReadModelStore } from './read-model-store';
 
 export const PROJECTOR_GROUP = 'herald-projector';
 
-/** Decodes a batch of events; undecodable records become dead letters instead of stalling. */
-export async function decodeEvents(
+/**
+ * Decodes a batch of events, each with its offset and append time (its Kafka timestamp);
+ * undecodable records become dead letters instead of stalling.
+ */
+export async function decodeRecords(
   codec: AvroCodec,
   messages: KafkaMessage[],
   source: { topic: string; partition: number },
   logger: Logger,
-): Promise<{ events: MessageEvent[]; appendedAt: Map<string, number>; deadLetters: Output[] }> {
-  const events: MessageEvent[] = [];
-  // When each event was appended to the topic (its Kafka timestamp), by eventId.
-  const appendedAt = new Map<string, number>();
-  const deadLetters: Output[] = [];
+): Promise<PendingRecord[]> {
+  const records: PendingRecord[] = [];
   for (const message of messages) {
     const decoded = await decodeOrDeadLetter<MessageEvent>(
       codec,
@@ -42,14 +41,13 @@ export async function decodeEvents(
       { ...source, service: 'projector' },
       logger,
     );
-    if (decoded.ok) {
-      events.push(decoded.value);
-      appendedAt.set(decoded.value.eventId, Number(message.timestamp));
-    } else {
-      deadLetters.push(decoded.deadLetter);
-    }
+    records.push(
+      decoded.ok
+        ? { offset: message.offset, event: decoded.value, appendedAt: Number(message.timestamp) }
+        : { offset: message.offset, deadLetter: decoded.deadLetter },
+    );
   }
-  return { events, appendedAt, deadLetters };
+  return records;
 }
 
 /**
@@ -115,20 +113,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async accept(messages: KafkaMessage[], topic: string, partition: number): Promise<void> {
-    const records: PendingRecord[] = [];
-    for (const message of messages) {
-      const decoded = await decodeOrDeadLetter<MessageEvent>(
-        this.codec,
-        message,
-        { topic, partition, service: 'projector' },
-        this.logger,
-      );
-      records.push(
-        decoded.ok
-          ? { offset: message.offset, event: decoded.value, appendedAt: Number(message.timestamp) }
-          : { offset: message.offset, deadLetter: decoded.deadLetter },
-      );
-    }
+    const records = await decodeRecords(this.codec, messages, { topic, partition }, this.logger);
     this.pending.add(topic, partition, records, Date.now());
     this.schedule();
     while (this.pending.size >= MAX_PENDING && !this.stopped) {

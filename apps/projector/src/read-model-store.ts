@@ -46,7 +46,8 @@ export class ReadModelStore {
   private readonly limit = pLimit(8);
   /** Documents as this writer last stored them, most recent last (a bounded LRU). */
   private readonly known = new Map<string, MessageDocument>();
-  private writing: Promise<void> = Promise.resolve();
+  /** One write at a time (see write). */
+  private readonly serial = pLimit(1);
 
   constructor(@Inject(MONGO_DB) db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
@@ -73,12 +74,7 @@ export class ReadModelStore {
   write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
     // One write at a time (a rebuild writes from several partitions at once): FerretDB runs one
     // writer at a time anyway, and concurrent updates there fail with SQLITE_BUSY.
-    const result = this.writing.then(() => this.writeNow(events));
-    this.writing = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+    return this.serial(() => this.writeNow(events));
   }
 
   private async writeNow(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {

@@ -5,7 +5,7 @@ import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { EVENTS, MESSAGES, ReadModelStore } from './read-model-store';
-import { decodeEvents, PROJECTOR_GROUP } from './projector.service';
+import { decodeRecords, PROJECTOR_GROUP } from './projector.service';
 
 /**
  * `npm run projector:rebuild`: drops the read model and replays herald.message-events from the
@@ -46,7 +46,8 @@ export async function rebuildReadModel(
       topic,
       async (records, partition) => {
         // Records that were dead-lettered when first seen are skipped again.
-        const { events } = await decodeEvents(codec, records, { topic, partition }, logger);
+        const decoded = await decodeRecords(codec, records, { topic, partition }, logger);
+        const events = decoded.flatMap((record) => ('event' in record ? [record.event] : []));
         await writer.write(events);
         replayed += events.length;
       },

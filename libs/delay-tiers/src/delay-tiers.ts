@@ -29,6 +29,12 @@ export const DELAY_TIERS: readonly DelayTier[] = [
   { label: '1h', holdMs: 3_600_000 },
 ];
 
+/**
+ * How early a record may reach the work topic, whose consumer waits out the rest in memory:
+ * anything due within the smallest hold goes there rather than to a tier.
+ */
+export const WORK_WINDOW_MS = Math.min(...DELAY_TIERS.map((tier) => tier.holdMs));
+
 /** Where a record that is due at `dueAt` should go now: a tier, or straight to the work topic. */
 export function routeFor(
   dueAt: number,

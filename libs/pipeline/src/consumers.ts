@@ -31,6 +31,24 @@ const FETCH_WAIT_MS = 50;
 /** kafkajs heartbeats only between batches; long work must heartbeat by itself. */
 const HEARTBEAT_EVERY_MS = 3_000;
 
+/** One transactional producer per group and instance: a restarted instance fences its predecessor. */
+function committerFor({ kafka, groupId, instanceId }: ConsumerSettings): TransactionalCommitter {
+  return new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+}
+
+/** Runs `work`, heartbeating meanwhile: kafkajs heartbeats by itself only between batches. */
+async function withHeartbeat<T>(
+  heartbeat: () => Promise<void>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -65,9 +83,8 @@ async function start(
   ) => Promise<void>,
   hooks: { onJoin?: () => void; committer?: TransactionalCommitter } = {},
 ): Promise<RunningConsumer> {
-  const { kafka, groupId, topics, instanceId } = settings;
-  const committer =
-    hooks.committer ?? new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+  const { kafka, groupId, topics } = settings;
+  const committer = hooks.committer ?? committerFor(settings);
   const holds: Holds = new Set();
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -125,8 +142,7 @@ export function runBatchConsumer(
         messages = messages.slice(0, firstNotDue);
       }
       if (messages.length === 0) return;
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-      try {
+      await withHeartbeat(heartbeat, async () => {
         const outputs = await settings.handleBatch(messages, batch.topic, batch.partition);
         if (!isRunning() || isStale()) return;
         const last = messages[messages.length - 1]!.offset;
@@ -136,9 +152,7 @@ export function runBatchConsumer(
           offset: nextOffset(last),
         });
         resolveOffset(last);
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
   );
 }
@@ -155,18 +169,14 @@ export async function runWriteBehindConsumer(
     onJoin: () => void;
   },
 ): Promise<{ consumer: RunningConsumer; committer: TransactionalCommitter }> {
-  const { kafka, groupId, instanceId } = settings;
-  const committer = new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
+  const committer = committerFor(settings);
   const consumer = await start(
     settings,
     async ({ batch, heartbeat, resolveOffset }) => {
       if (batch.messages.length === 0) return;
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
-      try {
-        await settings.accept(batch.messages, batch.topic, batch.partition);
-      } finally {
-        clearInterval(beat);
-      }
+      await withHeartbeat(heartbeat, () =>
+        settings.accept(batch.messages, batch.topic, batch.partition),
+      );
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     },
     { onJoin: settings.onJoin, committer },

@@ -6,6 +6,7 @@ import {
   encodeDueAt,
   routeFor,
   tierTopic,
+  WORK_WINDOW_MS,
 } from '@herald/delay-tiers';
 import type { AvroCodec } from '@herald/schema-registry';
 import type { MessageEvent } from '@herald/messages';
@@ -13,8 +14,6 @@ import { TOPICS, type TopicSpec } from '@herald/topics';
 import { runDelayTierConsumer, runWorkConsumer, sleep, type RunningConsumer } from './consumers';
 import { decodeOrDeadLetter } from './dead-letter';
 import type { Output } from './transactional-committer';
-
-const SMALLEST_HOLD_MS = Math.min(...DELAY_TIERS.map((tier) => tier.holdMs));
 
 /** A record on a work topic that must not be acted on before `dueAt`. */
 export interface ScheduledTask {
@@ -62,7 +61,7 @@ export async function runScheduledWork<T extends ScheduledTask>(
     // sleeps out its own remainder (below), so a task due sooner is not kept waiting behind one
     // due later. Only a task due further ahead (a clock jump, say) pauses its partition.
     notBefore: (message) =>
-      (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) - SMALLEST_HOLD_MS,
+      (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) - WORK_WINDOW_MS,
     handle: async (message, topic, partition) => {
       const decoded = await decodeOrDeadLetter<T>(
         settings.codec,
