@@ -142,13 +142,15 @@ done
 # Builds an app only when its bundle is missing or older than a source it is built from
 # (HERALD_DEMO_BUILD=1: always, =0: never, e.g. while something else is writing dist/).
 stale() {
-  local app="$1" out="dist/apps/$1/main.js" inputs=("apps/$1" package-lock.json tsconfig.json nest-cli.json)
+  local app="$1" dir=apps
+  [ "$app" != provider-sim ] || dir=tools
+  local out="dist/$dir/$1/main.js" inputs=("$dir/$1" package-lock.json tsconfig.json nest-cli.json)
   case "${HERALD_DEMO_BUILD:-auto}" in
     1) return 0 ;;
     0) [ -f "$out" ] || die "$out is missing and HERALD_DEMO_BUILD=0 forbids building it"; return 1 ;;
   esac
   [ -f "$out" ] || return 0
-  if grep -rqs '@herald/' "apps/$app/src"; then inputs+=(libs); fi
+  if grep -rqs '@herald/' "$dir/$app/src"; then inputs+=(libs); fi
   [ -n "$(find "${inputs[@]}" -type f -newer "$out" -print -quit 2>/dev/null)" ]
 }
 to_build=()
@@ -169,13 +171,15 @@ fi
 # key files), with fresh credentials each run. The timeout only matters for a bundle built
 # before the `env` subcommand existed (HERALD_DEMO_BUILD=0), which would start a server instead.
 credentials="$HERALD_RUN_DIR/sim-credentials"
-provider_env="$(timeout 60 node dist/apps/provider-sim/main.js env "$credentials")" ||
-  die "dist/apps/provider-sim/main.js env failed; if its bundle predates the env subcommand, HERALD_DEMO_BUILD=1 rebuilds it"
+provider_env="$(timeout 60 node dist/tools/provider-sim/main.js env "$credentials")" ||
+  die "dist/tools/provider-sim/main.js env failed; if its bundle predates the env subcommand, HERALD_DEMO_BUILD=1 rebuilds it"
 eval "$provider_env"
 
 say "Starting the provider simulator and the services (logs in $LOGS/<service>.log)"
 for app in "${apps[@]}"; do
-  node "dist/apps/$app/main.js" >"$LOGS/$app.log" 2>&1 &
+  dir=apps
+  [ "$app" != provider-sim ] || dir=tools
+  node "dist/$dir/$app/main.js" >"$LOGS/$app.log" 2>&1 &
   pids+=("$!")
 done
 

@@ -7,10 +7,10 @@ import { createMongoClient, heraldDb } from '@herald/mongo';
 import { BUILT_IN_POLICIES } from '@herald/retry-policy';
 import { TOPICS } from '@herald/topics';
 import { Herald, ms } from '../support/herald';
-import { REPO_ROOT, testEnv } from '../support/servers';
-import { builtEntry } from '../support/services';
+import { builtEntry, REPO_ROOT } from '@tools/harness';
+import { testEnv } from '../support/servers';
 import { readWholeTopic } from '../support/topics';
-import { waitFor } from '../support/wait';
+import { waitFor } from '@tools/harness';
 
 /** 30 minutes of knock's schedule take 18 s. */
 const SCALE = 0.01;

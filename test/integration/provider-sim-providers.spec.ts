@@ -6,8 +6,8 @@ import {
   createSimulator,
   type RecordedRequest,
   type Simulator,
-} from '../../apps/provider-sim/src/simulator';
-import { waitFor } from '../support/wait';
+} from '../../tools/provider-sim/src/simulator';
+import { waitFor } from '@tools/harness';
 
 // Needs no broker, registry or database: the simulator runs in-process on free ports, and each
 // provider is called with a real client (fetch, node:http2, nodemailer).

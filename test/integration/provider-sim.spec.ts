@@ -7,7 +7,7 @@ import {
   type RecordedRequest,
   type SimStats,
   type Simulator,
-} from '../../apps/provider-sim/src/simulator';
+} from '../../tools/provider-sim/src/simulator';
 
 // Needs no broker, registry or database: the simulator runs in-process on a free port.
 

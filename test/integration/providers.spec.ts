@@ -4,15 +4,16 @@ import type { MongoClient } from 'mongodb';
 import type { Channel } from '@herald/messages';
 import { createKafka } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
-import { CHECKS_EXHAUSTED } from '@herald/pipeline';
+import { CHECKS_EXHAUSTED } from '@herald/decisions';
 import { apnsIdFor } from '@herald/providers';
 import type { ApiEvent, ApiMessage } from '@herald/read-model';
 import { BUILT_IN_POLICIES, maxAttemptsOf } from '@herald/retry-policy';
 import { TOPICS } from '@herald/topics';
 import { Herald, ms } from '../support/herald';
-import { localServer, testEnv } from '../support/servers';
+import { localServer } from '@tools/harness';
+import { testEnv } from '../support/servers';
 import { readWholeTopic, valuesWithKey } from '../support/topics';
-import { waitFor } from '../support/wait';
+import { waitFor } from '@tools/harness';
 
 /** Knock's 30 minutes take 18 s; its 10 status-check retries about 15 s. */
 const SCALE = 0.01;

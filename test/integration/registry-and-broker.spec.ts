@@ -4,7 +4,7 @@ import { createKafka, ensureTopics } from '@herald/kafka';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS, TOPICS, valueSubject } from '@herald/topics';
 import { testEnv } from '../support/servers';
-import { waitFor } from '../support/wait';
+import { waitFor } from '@tools/harness';
 
 describe('MessageRequested through the real broker and schema registry', () => {
   const env = testEnv();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { Herald } from '../support/herald';
-import { startService, waitUntilReady } from '../support/services';
-import { waitFor } from '../support/wait';
+import { startService, waitUntilReady } from '@tools/harness';
+import { waitFor } from '@tools/harness';
 
 /** One hour of a policy takes 400 ms: courier's 42 hours of retries take about 17 s. */
 const SCALE = 400 / 3_600_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AvroCodec, resolveSchemaDir, SchemaRegistrationError } from '@herald/schema-registry';
 import { ALL_TOPICS, type TopicSpec } from '@herald/topics';
 import { testEnv } from '../support/servers';
-import { startService, stopService } from '../support/services';
+import { startService, stopService } from '@tools/harness';
 
 /** A copy of schemas/ where MessageRequested gains a required field: not BACKWARD compatible. */
 function incompatibleSchemaDir(): string {

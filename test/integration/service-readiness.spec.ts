@@ -1,13 +1,14 @@
 import type { ServiceName } from '@herald/config';
-import { localServer, serverMode } from '../support/servers';
+import { localServer } from '@tools/harness';
+import { serverMode } from '../support/servers';
 import {
   readiness,
   startService,
   stopService,
   waitUntilReady,
   type RunningService,
-} from '../support/services';
-import { waitFor } from '../support/wait';
+} from '@tools/harness';
+import { waitFor } from '@tools/harness';
 
 const SERVICES: ServiceName[] = ['ingest', 'sender', 'status-checker', 'projector'];
 

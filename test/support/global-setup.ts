@@ -1,5 +1,9 @@
-import { dockerEngineAnswers, envServersGiven, infra, localRegistryUrl } from './servers';
+import { dockerEngineAnswers, infra, localRegistryUrl } from '@tools/harness';
+import { envServersGiven } from './servers';
 import { startContainers } from './containers';
+
+/** The tests run the local servers whatever HERALD_INFRA_MODE says (Docker means testcontainers). */
+const LOCAL = { HERALD_INFRA_MODE: 'local' };
 
 export default async function globalSetup(): Promise<void> {
   if (envServersGiven()) {
@@ -12,8 +16,8 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   // Local processes: start whatever is not running yet, and stop at the end only what we started.
-  const alreadyUp = infra('status') === 0;
-  if (!alreadyUp && infra('up') !== 0) {
+  const alreadyUp = infra('status', LOCAL) === 0;
+  if (!alreadyUp && infra('up', LOCAL) !== 0) {
     throw new Error('scripts/infra.sh up failed: see the messages above and .herald/logs/');
   }
   Object.assign(process.env, {

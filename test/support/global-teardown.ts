@@ -1,9 +1,9 @@
 import { stopContainers } from './containers';
-import { infra } from './servers';
+import { infra } from '@tools/harness';
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.HERALD_TEST_SERVERS === 'testcontainers') await stopContainers();
   if (process.env.HERALD_TEST_SERVERS === 'local' && process.env.HERALD_TEST_STOP_LOCAL === '1') {
-    infra('down');
+    infra('down', { HERALD_INFRA_MODE: 'local' });
   }
 }

@@ -7,10 +7,15 @@ import {
   createSimulator,
   type RecordedRequest,
   type Simulator,
-} from '../../apps/provider-sim/src/simulator';
-import { simulatorProviderEnv } from '../../apps/provider-sim/src/provider-env';
-import { startService, stopService, waitUntilReady, type RunningService } from './services';
-import { waitFor } from './wait';
+} from '../../tools/provider-sim/src/simulator';
+import { simulatorProviderEnv } from '../../tools/provider-sim/src/provider-env';
+import {
+  startService,
+  stopService,
+  waitFor,
+  waitUntilReady,
+  type RunningService,
+} from '@tools/harness';
 
 const FINAL = ['sent', 'delivered', 'undelivered', 'bounced', 'not_sent'];
 

@@ -17,8 +17,8 @@ import {
   buildApnsCall,
   classifyApnsResponse,
   uuidV5,
-} from '../../libs/providers/src/apns.provider';
-import type { SendRequest } from '../../libs/providers/src/provider';
+} from '../../libs/edge/providers/src/apns.provider';
+import type { SendRequest } from '@herald/decisions';
 
 const keys = generateKeyPairSync('ec', {
   namedCurve: 'P-256',

@@ -1,4 +1,4 @@
-import { GroupCommit } from '@herald/pipeline';
+import { GroupCommit } from '@herald/kafka';
 
 describe('GroupCommit', () => {
   it('writes what arrives during a write as the next group, answering each item in order', async () => {

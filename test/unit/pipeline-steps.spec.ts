@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { MessageRequested } from '@herald/messages';
 import {
   afterAttempt,
   ingestRequest,
   parseMessageRequest,
   type DeliveryTask,
-} from '@herald/pipeline';
-import { ProviderRegistry, WebhookProvider, type SendResult } from '@herald/providers';
+} from '@herald/decisions';
+import { type SendResult } from '@herald/decisions';
+import { ProviderRegistry, WebhookProvider } from '@herald/providers';
 import { BUILT_IN_POLICIES, PolicyRegistry } from '@herald/retry-policy';
 
 const now = 1_800_000_000_000;
@@ -30,7 +32,7 @@ const request = (overrides: Partial<MessageRequested> = {}): MessageRequested =>
 
 describe('ingestRequest', () => {
   it('queues a valid request with its channel default policy and a first task due now', () => {
-    const decision = ingestRequest(request(), { providers, policies, now });
+    const decision = ingestRequest(request(), { providers, policies, now, newId: randomUUID });
     expect(decision.kind).toBe('queued');
     if (decision.kind !== 'queued') return;
     expect(decision.event).toMatchObject({
@@ -68,7 +70,12 @@ describe('ingestRequest', () => {
     [{ recipient: 'not a url' }, 'invalid_recipient', /recipient: must be an http\(s\) URL/],
     [{ retryPolicy: 'eager' }, 'unknown_retry_policy', /retryPolicy: unknown policy 'eager'/],
   ])('rejects %j as not_sent with %s', (overrides, code, message) => {
-    const decision = ingestRequest(request(overrides), { providers, policies, now });
+    const decision = ingestRequest(request(overrides), {
+      providers,
+      policies,
+      now,
+      newId: randomUUID,
+    });
     expect(decision.kind).toBe('not_sent');
     expect(decision.event).toMatchObject({ type: 'not_sent', status: 'not_sent', seq: 1 });
     expect(decision.event.error).toMatchObject({ category: 'non_retryable', code });
@@ -111,6 +118,7 @@ describe('afterAttempt', () => {
     startedAt: now,
     now: now + 5,
     timeScale: 1,
+    newId: randomUUID,
     checksStatus: false,
     random: () => 1,
   };
@@ -196,6 +204,7 @@ describe('parseMessageRequest', () => {
     const parsed = parseMessageRequest(
       { channel: 'webhook', provider: 'webhook', recipient: 'https://x.test', content: {} },
       now,
+      randomUUID,
     );
     expect(parsed).toMatchObject({
       request: { tenantId: 'default', retryPolicy: null, metadata: {}, requestedAt: now },
@@ -207,6 +216,7 @@ describe('parseMessageRequest', () => {
     const parsed = parseMessageRequest(
       { channel: 'fax', recipient: 7, content: { a: 1 }, colour: 'red' },
       now,
+      randomUUID,
     );
     expect('problems' in parsed && parsed.problems.map((p) => p.field).sort()).toEqual([
       'channel',

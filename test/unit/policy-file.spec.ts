@@ -1,12 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BUILT_IN_POLICIES,
-  loadPolicyRegistry,
-  PolicyFileError,
-  type RetryPolicy,
-} from '@herald/retry-policy';
+import { loadPolicyRegistry } from '@herald/config';
+import { BUILT_IN_POLICIES, PolicyFileError, type RetryPolicy } from '@herald/retry-policy';
 
 let dir: string;
 beforeAll(() => {

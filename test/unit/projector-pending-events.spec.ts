@@ -1,5 +1,5 @@
 import type { EventType, MessageEvent } from '@herald/messages';
-import { PendingEvents, type PendingRecord } from '../../apps/projector/src/pending-events';
+import { PendingEvents, type PendingRecord } from '@herald/read-model';
 
 const TOPIC = 'herald.message-events';
 

@@ -1,27 +1,27 @@
-import { MessageStore } from '../../apps/provider-sim/src/message-store';
+import { MessageStore } from '../../tools/provider-sim/src/message-store';
 import {
   APNS_REASON_BY_STATUS,
   APNS_REASONS,
   providerTokenProblem,
-} from '../../apps/provider-sim/src/providers/apns';
+} from '../../tools/provider-sim/src/providers/apns';
 import {
   FCM_CODE_BY_STATUS,
   FCM_ERRORS,
   JWT_BEARER_GRANT,
   tokenRequestProblem,
-} from '../../apps/provider-sim/src/providers/fcm';
+} from '../../tools/provider-sim/src/providers/fcm';
 import {
   messageIdOfQuery,
   SENDGRID_STATUS,
   sendgridMessageId,
-} from '../../apps/provider-sim/src/providers/sendgrid';
-import { basicAuth, bearerToken, decodeJwt } from '../../apps/provider-sim/src/providers/shared';
+} from '../../tools/provider-sim/src/providers/sendgrid';
+import { basicAuth, bearerToken, decodeJwt } from '../../tools/provider-sim/src/providers/shared';
 import {
   TWILIO_CODE_BY_STATUS,
   TWILIO_CODES,
   TWILIO_STATUS,
-} from '../../apps/provider-sim/src/providers/twilio';
-import { messageHeaders, smtpReplyFor } from '../../apps/provider-sim/src/smtp';
+} from '../../tools/provider-sim/src/providers/twilio';
+import { messageHeaders, smtpReplyFor } from '../../tools/provider-sim/src/smtp';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (header: unknown, payload: unknown): string => `${b64(header)}.${b64(payload)}.c2ln`;

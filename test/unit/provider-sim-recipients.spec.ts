@@ -4,7 +4,7 @@ import {
   parseRegistration,
   RecipientRegistry,
   type Registration,
-} from '../../apps/provider-sim/src/recipients';
+} from '../../tools/provider-sim/src/recipients';
 
 function registration(body: unknown): Registration {
   const result = parseRegistration(body);

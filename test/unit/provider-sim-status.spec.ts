@@ -5,7 +5,7 @@ import {
   phaseAt,
   statusScriptName,
   type StatusScript,
-} from '../../apps/provider-sim/src/status-scripts';
+} from '../../tools/provider-sim/src/status-scripts';
 
 function parsed(text: string): StatusScript {
   const result = parseStatusScript(text);

@@ -7,21 +7,21 @@ import type {
   SendgridSettings,
   SlackSettings,
   TwilioSettings,
-} from '../../libs/config/src/provider-settings';
+} from '../../libs/edge/config/src/provider-settings';
 import {
   FCM_SCOPE,
   FcmProvider,
   buildFcmSend,
   classifyFcmError,
   classifyFcmResponse,
-} from '../../libs/providers/src/fcm.provider';
+} from '../../libs/edge/providers/src/fcm.provider';
 import {
   GoogleAccessTokens,
   TOKEN_REFRESH_MARGIN_MS,
   classifyGoogleTokenError,
   readAccessToken,
-} from '../../libs/providers/src/google-oauth';
-import type { SendRequest } from '../../libs/providers/src/provider';
+} from '../../libs/edge/providers/src/google-oauth';
+import type { SendRequest } from '@herald/decisions';
 import {
   SendgridProvider,
   buildSendgridActivityQuery,
@@ -31,14 +31,14 @@ import {
   readSendgridActivity,
   sendgridContentProblem,
   sendgridRetryAfterMs,
-} from '../../libs/providers/src/sendgrid.provider';
+} from '../../libs/edge/providers/src/sendgrid.provider';
 import {
   SLACK_ERRORS,
   SlackProvider,
   buildSlackPostMessage,
   classifySlackError,
   classifySlackResponse,
-} from '../../libs/providers/src/slack.provider';
+} from '../../libs/edge/providers/src/slack.provider';
 import {
   TwilioProvider,
   buildTwilioSend,
@@ -47,7 +47,7 @@ import {
   classifyTwilioResponse,
   readTwilioMessage,
   twilioStatusReading,
-} from '../../libs/providers/src/twilio.provider';
+} from '../../libs/edge/providers/src/twilio.provider';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 

@@ -1,4 +1,4 @@
-import { chunksBySize, type Output } from '@herald/pipeline';
+import { chunksBySize, type Output } from '@herald/kafka';
 
 function output(key: string, bytes: number, headers?: Output['headers']): Output {
   return { topic: 'herald.message-events', key, value: Buffer.alloc(bytes), headers };

@@ -1,14 +1,14 @@
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { SmtpSettings } from '@herald/config';
-import type { SendRequest } from '../../libs/providers/src/provider';
+import type { SendRequest } from '@herald/decisions';
 import {
   SmtpProvider,
   buildSmtpMail,
   classifySmtpError,
   smtpContentProblem,
   smtpMessageId,
-} from '../../libs/providers/src/smtp.provider';
+} from '../../libs/edge/providers/src/smtp.provider';
 
 /** An error as nodemailer reports one: its own code, maybe the server's reply and its code. */
 function smtpError(fields: { code?: string; responseCode?: number; originalCode?: string }) {

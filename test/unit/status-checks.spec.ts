@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { MessageEvent, ProviderExchange } from '@herald/messages';
-import { afterStatusCheck, CHECKS_EXHAUSTED, type StatusCheckTask } from '@herald/pipeline';
-import type { StatusCheckResult } from '@herald/providers';
+import { afterStatusCheck, CHECKS_EXHAUSTED, type StatusCheckTask } from '@herald/decisions';
+import type { StatusCheckResult } from '@herald/decisions';
 import { BUILT_IN_POLICIES, maxAttemptsOf, policyDelayMs } from '@herald/retry-policy';
 
 const sentAt = 1_800_000_000_000;
@@ -25,7 +26,13 @@ const task: StatusCheckTask = {
 const knock = BUILT_IN_POLICIES.knock.statusCheck;
 const courier = BUILT_IN_POLICIES.courier.statusCheck;
 const pending: StatusCheckResult = { ok: true, outcome: 'pending', providerStatus: 'sending', log };
-const deps = { schedule: knock, now: sentAt + 10, timeScale: 1, random: () => 1 };
+const deps = {
+  schedule: knock,
+  now: sentAt + 10,
+  timeScale: 1,
+  newId: randomUUID,
+  random: () => 1,
+};
 
 describe('afterStatusCheck', () => {
   it('records the check, then delivered, when the provider confirms', () => {
@@ -114,7 +121,12 @@ describe('afterStatusCheck', () => {
     const events: MessageEvent[] = [];
     while (current) {
       now = current.dueAt;
-      const outcome = afterStatusCheck(current, pending, { schedule, now, timeScale: 0.001 });
+      const outcome = afterStatusCheck(current, pending, {
+        schedule,
+        now,
+        timeScale: 0.001,
+        newId: randomUUID,
+      });
       events.push(...outcome.events);
       current = outcome.next;
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -7,23 +8,23 @@ import {
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Db } from 'mongodb';
+import { MessageClaims } from '@herald/mongo';
 import type { HeraldConfig } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
+import { ingestRequest } from '@herald/decisions';
 import {
   decodeOrDeadLetter,
   eventOutput,
-  ingestRequest,
   runWorkConsumer,
   scheduleTask,
   type Output,
   type RunningConsumer,
-} from '@herald/pipeline';
+} from '@herald/kafka';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { MessageClaims } from './message-claims';
 
 /** Consumes herald.messages.requested: validate, deduplicate, emit `queued` + a delivery task. */
 @Injectable()
@@ -82,6 +83,7 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
       providers: this.providers,
       policies: this.policies,
       now,
+      newId: randomUUID,
     });
     const outputs: Output[] = [await eventOutput(this.codec, decision.event)];
     if (decision.kind === 'queued') {

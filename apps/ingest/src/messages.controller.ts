@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Body,
   Controller,
@@ -7,7 +8,7 @@ import {
   Inject,
   Post,
 } from '@nestjs/common';
-import { parseMessageRequest, requestProblem } from '@herald/pipeline';
+import { parseMessageRequest, requestProblem } from '@herald/decisions';
 import { POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
@@ -29,7 +30,7 @@ export class MessagesController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   async create(@Body() body: unknown): Promise<{ messageId: string; status: 'accepted' }> {
-    const parsed = parseMessageRequest(body, Date.now());
+    const parsed = parseMessageRequest(body, Date.now(), randomUUID);
     if ('problems' in parsed) throw badRequest(parsed.problems);
     const { request } = parsed;
     const problem = requestProblem(request, { providers: this.providers, policies: this.policies });

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { feedFilter, LIST_SORT, toApiFeedPage } from '@herald/read-model';
 import { listQueryOr400 } from './read-api.controller';
-import { ReadModelStore } from './read-model-store';
+import { ReadModelStore } from '@herald/mongo';
 
 /** The in-app channel's read side: a recipient's feed, newest first, cursor-paged. */
 @Controller('v1/recipients')

@@ -1,9 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
-import { DocsController, HeraldPlatformModule } from '@herald/platform';
+import { ReadModelStore } from '@herald/mongo';
+import { DocsController, HeraldPlatformModule, MONGO_DB } from '@herald/platform';
 import { FeedController } from './feed.controller';
 import { ProjectorService } from './projector.service';
-import { ReadModelStore } from './read-model-store';
 import { ReadApiController } from './read-api.controller';
 
 /** The projector service: projects herald.message-events into MongoDB and serves the read API. */
@@ -14,7 +15,14 @@ export class ProjectorModule {
       module: ProjectorModule,
       imports: [HeraldPlatformModule.forConfig(config)],
       controllers: [ReadApiController, FeedController, DocsController],
-      providers: [ReadModelStore, ProjectorService],
+      providers: [
+        {
+          provide: ReadModelStore,
+          useFactory: (db: Db) => new ReadModelStore(db),
+          inject: [MONGO_DB],
+        },
+        ProjectorService,
+      ],
     };
   }
 }

@@ -7,48 +7,21 @@ import {
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import type { MessageEvent } from '@herald/messages';
 import {
-  decodeOrDeadLetter,
+  decodeRecords,
   runWriteBehindConsumer,
+  type Output,
   type RunningConsumer,
   type TransactionalCommitter,
-} from '@herald/pipeline';
+} from '@herald/kafka';
+import { ReadModelStore } from '@herald/mongo';
+import { PendingEvents } from '@herald/read-model';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { recordApplied } from './projector.metrics';
-import { PendingEvents, type PendingRecord } from './pending-events';
-import { ReadModelStore } from './read-model-store';
 
 export const PROJECTOR_GROUP = 'herald-projector';
-
-/**
- * Decodes a batch of events, each with its offset and append time (its Kafka timestamp);
- * undecodable records become dead letters instead of stalling.
- */
-export async function decodeRecords(
-  codec: AvroCodec,
-  messages: KafkaMessage[],
-  source: { topic: string; partition: number },
-  logger: Logger,
-): Promise<PendingRecord[]> {
-  const records: PendingRecord[] = [];
-  for (const message of messages) {
-    const decoded = await decodeOrDeadLetter<MessageEvent>(
-      codec,
-      message,
-      { ...source, service: 'projector' },
-      logger,
-    );
-    records.push(
-      decoded.ok
-        ? { offset: message.offset, event: decoded.value, appendedAt: Number(message.timestamp) }
-        : { offset: message.offset, deadLetter: decoded.deadLetter },
-    );
-  }
-  return records;
-}
 
 /**
  * Bound on records consumed but not yet written; the consumer waits while it is reached. Held
@@ -72,7 +45,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger('Projector');
   private consumer: RunningConsumer | undefined;
   private committer: TransactionalCommitter | undefined;
-  private readonly pending: PendingEvents;
+  private readonly pending: PendingEvents<Output>;
   private writing = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
@@ -86,7 +59,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
     @Inject(ReadModelStore) private readonly store: ReadModelStore,
   ) {
-    this.pending = new PendingEvents(config.projectorHoldMs);
+    this.pending = new PendingEvents<Output>(config.projectorHoldMs);
   }
 
   async onApplicationBootstrap(): Promise<void> {

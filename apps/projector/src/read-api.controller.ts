@@ -14,7 +14,7 @@ import {
   type ListQuery,
   type MessageDocument,
 } from '@herald/read-model';
-import { ReadModelStore } from './read-model-store';
+import { ReadModelStore } from '@herald/mongo';
 
 /** The read API of CONTRACT.md, served from the read model. */
 @Controller('v1/messages')

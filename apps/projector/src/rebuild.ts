@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { createKafka, readToEnd } from '@herald/kafka';
-import { createMongoClient, heraldDb } from '@herald/mongo';
+import { createKafka, decodeRecords, readToEnd } from '@herald/kafka';
+import { createMongoClient, EVENTS, heraldDb, MESSAGES, ReadModelStore } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { EVENTS, MESSAGES, ReadModelStore } from './read-model-store';
-import { decodeRecords, PROJECTOR_GROUP } from './projector.service';
+import { PROJECTOR_GROUP } from './projector.service';
 
 /**
  * `npm run projector:rebuild`: drops the read model and replays herald.message-events from the

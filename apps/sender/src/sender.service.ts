@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -8,17 +9,17 @@ import {
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
+import { afterAttempt, type DeliveryTask } from '@herald/decisions';
 import {
-  afterAttempt,
   eventOutput,
   runScheduledWork,
   scheduleTask,
-  type DeliveryTask,
   type Output,
   type RunningConsumer,
-} from '@herald/pipeline';
+} from '@herald/kafka';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
-import type { ProviderAdapter, ProviderRegistry, SendResult } from '@herald/providers';
+import type { ProviderAdapter, SendResult } from '@herald/decisions';
+import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
@@ -73,6 +74,7 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       startedAt,
       now: Date.now(),
       timeScale: this.config.timeScale,
+      newId: randomUUID,
       checksStatus: adapter?.checkStatus !== undefined,
     });
     const outputs: Output[] = [await eventOutput(this.codec, outcome.event)];

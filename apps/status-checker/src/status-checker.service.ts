@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -8,17 +9,17 @@ import {
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
+import { afterStatusCheck, type StatusCheckTask } from '@herald/decisions';
 import {
-  afterStatusCheck,
   eventOutput,
   runScheduledWork,
   scheduleTask,
   type Output,
   type RunningConsumer,
-  type StatusCheckTask,
-} from '@herald/pipeline';
+} from '@herald/kafka';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
-import type { ProviderRegistry, StatusCheckResult } from '@herald/providers';
+import type { StatusCheckResult } from '@herald/decisions';
+import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
@@ -70,6 +71,7 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       schedule: policy.statusCheck,
       now: Date.now(),
       timeScale: this.config.timeScale,
+      newId: randomUUID,
     });
     const outputs: Output[] = [];
     for (const event of outcome.events) outputs.push(await eventOutput(this.codec, event));

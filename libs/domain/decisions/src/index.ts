@@ -1,0 +1,6 @@
+export * from './event-builder';
+export * from './message-request';
+export * from './provider-port';
+export * from './recipient-rules';
+export * from './status-checks';
+export * from './steps';

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { CHANNELS, type MessageRequested } from '@herald/messages';
+
+const stringMap = z.record(z.string(), z.string({ message: 'values must be strings' }));
+
+/**
+ * The JSON body of POST /v1/messages: MessageRequested's fields, with the ones a caller may
+ * leave out given defaults (a generated messageId, tenant `default`, now).
+ */
+export const messageRequestBody = z
+  .object({
+    messageId: z.string().trim().min(1).max(256).optional(),
+    tenantId: z.string().trim().min(1).max(256).default('default'),
+    channel: z.enum(CHANNELS),
+    provider: z.string().trim().min(1).max(100),
+    recipient: z.string().trim().min(1).max(2048),
+    content: stringMap,
+    retryPolicy: z.string().trim().min(1).max(100).nullable().default(null),
+    metadata: stringMap.default({}),
+    requestedAt: z.union([z.number().int().positive(), z.iso.datetime()]).optional(),
+  })
+  .strict();
+
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export function parseMessageRequest(
+  body: unknown,
+  now: number,
+  /** Makes the messageId of a request that names none. */
+  newId: () => string,
+): { request: MessageRequested } | { problems: FieldProblem[] } {
+  const parsed = messageRequestBody.safeParse(body);
+  if (!parsed.success) {
+    return {
+      problems: parsed.error.issues.map((issue) => ({
+        field: issue.path.length > 0 ? issue.path.join('.') : (issueField(issue) ?? '(body)'),
+        problem: issue.message,
+      })),
+    };
+  }
+  const value = parsed.data;
+  return {
+    request: {
+      messageId: value.messageId ?? newId(),
+      tenantId: value.tenantId,
+      channel: value.channel,
+      provider: value.provider,
+      recipient: value.recipient,
+      content: value.content,
+      retryPolicy: value.retryPolicy,
+      metadata: value.metadata,
+      requestedAt:
+        value.requestedAt === undefined
+          ? now
+          : typeof value.requestedAt === 'number'
+            ? value.requestedAt
+            : Date.parse(value.requestedAt),
+    },
+  };
+}
+
+/** Unknown keys are reported on the object; name the first one so the caller sees the typo. */
+function issueField(issue: z.core.$ZodIssue): string | undefined {
+  return issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+}

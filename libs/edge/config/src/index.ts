@@ -1,0 +1,3 @@
+export * from './config';
+export * from './provider-settings';
+export * from './policy-file-loader';

@@ -1,0 +1,208 @@
+import pLimit from 'p-limit';
+import type { Collection, Db } from 'mongodb';
+import type { MessageEvent } from '@herald/messages';
+import { duplicateIndexes, isDuplicateKey } from './duplicate-keys';
+import {
+  applyEvent,
+  FEED_COLLECTION,
+  FEED_INDEXES,
+  MESSAGE_INDEXES,
+  toEventDocument,
+  type EventDocument,
+  type FeedDocument,
+  type MessageDocument,
+} from '@herald/read-model';
+
+export const MESSAGES = 'messages';
+
+/** An event a write applied: with what the metrics need of the document it changed. */
+export interface AppliedEvent {
+  event: MessageEvent;
+  requestedAt: number | null;
+  /** Whether this event made the message readable as sent (or delivered) for the first time. */
+  firstSend: boolean;
+}
+export const EVENTS = 'events';
+
+/** Enough for every message in flight through one projector; each is a few hundred bytes. */
+const KNOWN_DOCUMENTS = 20_000;
+
+/**
+ * The read model's two collections: the projector writes events into them, the read API
+ * reads them. Writes are idempotent without transactions (FerretDB v1 has none):
+ * event documents are keyed messageId:seq, so a replay inserts nothing new, and a message
+ * document is replaced only if its seq is still the one it was read with (optimistic
+ * concurrency), after applyEvent has ignored every event it already holds.
+ *
+ * A plain class (the projector's module provides it with its database), so the rebuild and
+ * any other deployment can use it without Nest.
+ */
+export class ReadModelStore {
+  readonly messages: Collection<MessageDocument>;
+  readonly events: Collection<EventDocument>;
+  /** Written by the in_app provider (sender), read here; not a projection, never rebuilt. */
+  readonly feed: Collection<FeedDocument>;
+  /** Reads in parallel, few enough to leave FerretDB's 100-connection pool to everyone else. */
+  private readonly limit = pLimit(8);
+  /** Documents as this writer last stored them, most recent last (a bounded LRU). */
+  private readonly known = new Map<string, MessageDocument>();
+  /** One write at a time (see write). */
+  private readonly serial = pLimit(1);
+
+  constructor(db: Db) {
+    this.messages = db.collection<MessageDocument>(MESSAGES);
+    this.events = db.collection<EventDocument>(EVENTS);
+    this.feed = db.collection<FeedDocument>(FEED_COLLECTION);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    for (const { name, key } of MESSAGE_INDEXES) await this.messages.createIndex(key, { name });
+    for (const { name, key } of FEED_INDEXES) await this.feed.createIndex(key, { name });
+  }
+
+  /**
+   * Applies events in their order per message. Returns the events this call applied (not
+   * replays), for the projector's metrics.
+   *
+   * FerretDB v1's SQLite backend finds a document by _id with a scan of its whole table, so a
+   * per-message read and replace costs time in proportion to the read model's size; inserts use
+   * the unique index and are cheap in bulk. So this reads only what it must (documents it wrote
+   * itself are remembered; a timeline starting at seq 1 is a new message), inserts every new
+   * message in one insertMany, and replaces the others one by one. Anything that did not go as
+   * assumed (a duplicate, a document moved on) is redone one message at a time.
+   */
+  write(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
+    // One write at a time (a rebuild writes from several partitions at once): FerretDB runs one
+    // writer at a time anyway, and concurrent updates there fail with SQLITE_BUSY.
+    return this.serial(() => this.writeNow(events));
+  }
+
+  private async writeNow(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
+    if (events.length === 0) return [];
+    await this.insertEvents(events);
+    const byMessage = new Map<string, MessageEvent[]>();
+    for (const event of events) {
+      const list = byMessage.get(event.messageId) ?? [];
+      list.push(event);
+      byMessage.set(event.messageId, list);
+    }
+
+    const planned = await Promise.all(
+      [...byMessage].map(([messageId, timeline]) =>
+        this.limit(async () => fold(await this.lastKnown(messageId, timeline), timeline)),
+      ),
+    );
+    const inserts = planned.filter((p) => p.next !== null && p.previous === null);
+    const replaces = planned.filter((p) => p.next !== null && p.previous !== null);
+    const redo = new Set<string>();
+
+    if (inserts.length > 0) {
+      const docs = inserts.map((p) => p.next!);
+      let refused = new Set<number>();
+      try {
+        await this.messages.insertMany(docs, { ordered: false });
+      } catch (error) {
+        refused = new Set(duplicateIndexes(error, docs.length));
+      }
+      inserts.forEach((p, i) => (refused.has(i) ? redo.add(p.messageId) : this.remember(p.next!)));
+    }
+
+    // One at a time: FerretDB's SQLite backend takes one writer at a time anyway, and keeps a
+    // connection per update of a bulk command open until the command ends, so a large bulkWrite
+    // exhausts its connection pool and hangs the server.
+    for (const p of replaces) {
+      if (await this.store(p.previous, p.next!)) this.remember(p.next!);
+      else redo.add(p.messageId);
+    }
+
+    const applied = planned.filter((p) => !redo.has(p.messageId)).flatMap((p) => p.applied);
+    for (const messageId of redo) {
+      this.known.delete(messageId);
+      applied.push(...(await this.applyAll(messageId, byMessage.get(messageId)!)));
+    }
+    return applied;
+  }
+
+  /** The stored document as far as this writer knows it, reading only when it must. */
+  private async lastKnown(
+    messageId: string,
+    timeline: readonly MessageEvent[],
+  ): Promise<MessageDocument | null> {
+    const known = this.known.get(messageId);
+    if (known) return known;
+    if (timeline[0]!.seq === 1) return null; // a new message; a replay's insert is refused
+    return this.messages.findOne({ _id: messageId });
+  }
+
+  private remember(doc: MessageDocument): void {
+    this.known.delete(doc._id);
+    this.known.set(doc._id, doc);
+    if (this.known.size > KNOWN_DOCUMENTS) {
+      this.known.delete(this.known.keys().next().value!);
+    }
+  }
+
+  private async insertEvents(events: readonly MessageEvent[]): Promise<void> {
+    try {
+      await this.events.insertMany(events.map(toEventDocument), { ordered: false });
+    } catch (error) {
+      duplicateIndexes(error, events.length); // replays are already there; rethrows the rest
+    }
+  }
+
+  /** One message, reading its stored document first: the careful path. */
+  private async applyAll(messageId: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
+    for (;;) {
+      const current = await this.messages.findOne({ _id: messageId });
+      const { next, applied } = fold(current, timeline);
+      if (!next) return [];
+      if (await this.store(current, next)) {
+        this.remember(next);
+        return applied;
+      }
+      // Another writer moved the document on between our read and write: read again.
+    }
+  }
+
+  private async store(previous: MessageDocument | null, next: MessageDocument): Promise<boolean> {
+    if (!previous) {
+      try {
+        await this.messages.insertOne(next);
+        return true;
+      } catch (error) {
+        if (isDuplicateKey(error)) return false;
+        throw error;
+      }
+    }
+    const result = await this.messages.replaceOne({ _id: next._id, seq: previous.seq }, next);
+    return result.matchedCount === 1;
+  }
+}
+
+interface Fold {
+  messageId: string;
+  previous: MessageDocument | null;
+  /** The document after the timeline, or null when no event was new to it. */
+  next: MessageDocument | null;
+  applied: AppliedEvent[];
+}
+
+function fold(previous: MessageDocument | null, timeline: readonly MessageEvent[]): Fold {
+  let doc = previous;
+  let changed = false;
+  const applied: AppliedEvent[] = [];
+  for (const event of timeline) {
+    const sentBefore = doc?.sentAt ?? null;
+    const result = applyEvent(doc, event);
+    doc = result.doc;
+    changed ||= result.applied;
+    if (result.applied) {
+      applied.push({
+        event,
+        requestedAt: doc.requestedAt,
+        firstSend: sentBefore === null && doc.sentAt !== null,
+      });
+    }
+  }
+  return { messageId: timeline[0]!.messageId, previous, next: changed ? doc : null, applied };
+}

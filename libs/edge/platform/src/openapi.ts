@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { CHANNELS, DELIVERY_STATUSES, ERROR_CATEGORIES, EVENT_TYPES } from '@herald/messages';
+import { messageRequestBody } from '@herald/decisions';
+
+const error = {
+  type: 'object',
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    problems: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, problem: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const deliveryError = {
+  type: ['object', 'null'],
+  properties: {
+    category: { enum: ERROR_CATEGORIES },
+    code: { type: 'string' },
+    message: { type: 'string' },
+  },
+};
+
+const timestamp = { type: ['string', 'null'], format: 'date-time' };
+const idParam = { name: 'messageId', in: 'path', required: true, schema: { type: 'string' } };
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+
+/**
+ * Herald's HTTP API (OpenAPI 3.1), served at /docs by ingest (POST) and the projector (reads).
+ * The request body schema is generated from the validator itself, so they cannot disagree.
+ */
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Herald',
+    version: '1',
+    description:
+      'Notification delivery: POST /v1/messages is served by ingest (port 3000), the reads by the projector (port 3001).',
+  },
+  paths: {
+    '/v1/messages': {
+      post: {
+        summary: 'Request delivery of a message (ingest)',
+        requestBody: {
+          required: true,
+          content: json(z.toJSONSchema(messageRequestBody, { io: 'input' })),
+        },
+        responses: {
+          '202': {
+            description: 'Accepted: durably queued on herald.messages.requested',
+            content: json({
+              type: 'object',
+              properties: { messageId: { type: 'string' }, status: { const: 'accepted' } },
+            }),
+          },
+          '400': {
+            description: 'A field is invalid; `problems` names each one',
+            content: json(error),
+          },
+        },
+      },
+      get: {
+        summary: 'List messages, newest first (projector)',
+        parameters: [
+          { name: 'status', in: 'query', schema: { enum: DELIVERY_STATUSES } },
+          { name: 'channel', in: 'query', schema: { enum: CHANNELS } },
+          { name: 'recipient', in: 'query', schema: { type: 'string' } },
+          { name: 'provider', in: 'query', schema: { type: 'string' } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of messages and the cursor of the next one (null at the end)',
+            content: json({
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: { $ref: '#/components/schemas/Message' } },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          '400': { description: 'A query parameter is invalid', content: json(error) },
+        },
+      },
+    },
+    '/v1/messages/{messageId}': {
+      get: {
+        summary: "A message's current status (projector)",
+        parameters: [idParam],
+        responses: {
+          '200': {
+            description: 'The message',
+            content: json({ $ref: '#/components/schemas/Message' }),
+          },
+          '404': { description: 'No such message', content: json(error) },
+        },
+      },
+    },
+    '/v1/messages/{messageId}/events': {
+      get: {
+        summary: "The message's event timeline, in seq order (projector)",
+        parameters: [idParam],
+        responses: {
+          '200': {
+            description: 'The events',
+            content: json({
+              type: 'object',
+              properties: {
+                messageId: { type: 'string' },
+                events: { type: 'array', items: { $ref: '#/components/schemas/Event' } },
+              },
+            }),
+          },
+          '404': { description: 'No such message', content: json(error) },
+        },
+      },
+    },
+    '/v1/messages/{messageId}/logs': {
+      get: {
+        summary: 'The request/response log of every provider call, secrets redacted (projector)',
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The logs', content: json({ type: 'object' }) },
+          '404': { description: 'No such message', content: json(error) },
+        },
+      },
+    },
+    '/v1/recipients/{recipient}/feed': {
+      get: {
+        summary: "A recipient's in-app feed, newest first (projector)",
+        parameters: [
+          { name: 'recipient', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of feed items and the cursor of the next one (null at the end)',
+            content: json({
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: { $ref: '#/components/schemas/FeedItem' } },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          '400': { description: 'A query parameter is invalid', content: json(error) },
+        },
+      },
+    },
+    '/health/live': {
+      get: {
+        summary: 'The process serves HTTP and all its consumers run',
+        responses: {
+          '200': { description: 'live' },
+          '503': { description: 'a consumer stopped for good; restart the process' },
+        },
+      },
+    },
+    '/health/ready': {
+      get: {
+        summary: 'Kafka, the schema registry and MongoDB answer',
+        responses: {
+          '200': { description: 'ready' },
+          '503': { description: 'a dependency is down' },
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Message: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          tenantId: { type: 'string' },
+          status: { enum: DELIVERY_STATUSES },
+          channel: { enum: CHANNELS },
+          provider: { type: 'string' },
+          recipient: { type: 'string' },
+          retryPolicy: { type: ['string', 'null'] },
+          metadata: { type: 'object', additionalProperties: { type: 'string' } },
+          providerMessageId: { type: ['string', 'null'] },
+          attempts: { type: 'integer' },
+          maxAttempts: { type: ['integer', 'null'] },
+          statusChecks: { type: 'integer' },
+          lastError: deliveryError,
+          nextAttemptAt: timestamp,
+          requestedAt: timestamp,
+          queuedAt: timestamp,
+          firstAttemptAt: timestamp,
+          lastAttemptAt: timestamp,
+          sentAt: timestamp,
+          deliveredAt: timestamp,
+          undeliveredAt: timestamp,
+          bouncedAt: timestamp,
+          notSentAt: timestamp,
+          createdAt: timestamp,
+          updatedAt: timestamp,
+        },
+      },
+      Event: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          messageId: { type: 'string' },
+          seq: { type: 'integer' },
+          type: { enum: EVENT_TYPES },
+          status: { enum: DELIVERY_STATUSES },
+          attempt: { type: 'integer' },
+          maxAttempts: { type: ['integer', 'null'] },
+          occurredAt: timestamp,
+          nextAttemptAt: timestamp,
+          providerMessageId: { type: ['string', 'null'] },
+          error: deliveryError,
+        },
+      },
+      FeedItem: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', description: 'The messageId' },
+          tenantId: { type: 'string' },
+          recipient: { type: 'string' },
+          content: { type: 'object', additionalProperties: { type: 'string' } },
+          metadata: { type: 'object', additionalProperties: { type: 'string' } },
+          createdAt: timestamp,
+        },
+      },
+    },
+  },
+} as const;

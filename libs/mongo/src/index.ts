@@ -1,2 +1,0 @@
-export * from './mongo-client';
-export * from './duplicate-keys';

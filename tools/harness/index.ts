@@ -1,0 +1,4 @@
+export * from './build';
+export * from './infra';
+export * from './processes';
+export * from './wait';
