@@ -1,8 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import { deliveryProviders, DocsController, HeraldPlatformModule } from '@herald/platform';
+import { RequestPublisher } from '@herald/kafka';
+import {
+  AVRO_CODEC,
+  deliveryProviders,
+  DocsController,
+  HeraldPlatformModule,
+  KAFKA,
+} from '@herald/platform';
+import type { AvroCodec } from '@herald/schema-registry';
 import { IngestService } from './ingest.service';
-import { RequestPublisher } from './request-publisher';
 import { MessagesController } from './messages.controller';
 
 /** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */
@@ -13,7 +21,19 @@ export class IngestModule {
       module: IngestModule,
       imports: [HeraldPlatformModule.forConfig(config)],
       controllers: [MessagesController, DocsController],
-      providers: [...deliveryProviders(config), RequestPublisher, IngestService],
+      providers: [
+        ...deliveryProviders(config),
+        {
+          provide: RequestPublisher,
+          inject: [KAFKA, AVRO_CODEC],
+          useFactory: async (kafka: Kafka, codec: AvroCodec) => {
+            const publisher = new RequestPublisher(kafka, codec);
+            await publisher.connect();
+            return publisher;
+          },
+        },
+        IngestService,
+      ],
     };
   }
 }

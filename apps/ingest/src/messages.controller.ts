@@ -6,13 +6,14 @@ import {
   HttpException,
   HttpStatus,
   Inject,
+  type OnApplicationShutdown,
   Post,
 } from '@nestjs/common';
 import { parseMessageRequest, requestProblem } from '@herald/decisions';
 import { POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
-import { RequestPublisher } from './request-publisher';
+import { PublishDeadlineError, RequestPublisher } from '@herald/kafka';
 
 /**
  * POST /v1/messages puts the request on herald.messages.requested, the same path as a request
@@ -20,7 +21,7 @@ import { RequestPublisher } from './request-publisher';
  * the request is durably in Kafka, not that it was delivered.
  */
 @Controller('v1/messages')
-export class MessagesController {
+export class MessagesController implements OnApplicationShutdown {
   constructor(
     @Inject(RequestPublisher) private readonly publisher: RequestPublisher,
     @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
@@ -36,8 +37,20 @@ export class MessagesController {
     const problem = requestProblem(request, { providers: this.providers, policies: this.policies });
     if (problem) throw badRequest([{ field: problem.field, problem: problem.problem }]);
 
-    await this.publisher.publish(request);
+    try {
+      await this.publisher.publish(request);
+    } catch (error) {
+      if (!(error instanceof PublishDeadlineError)) throw error;
+      throw new HttpException(
+        { error: 'unavailable', message: error.message },
+        HttpStatus.SERVICE_UNAVAILABLE,
+      );
+    }
     return { messageId: request.messageId, status: 'accepted' };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.publisher.disconnect();
   }
 }
 

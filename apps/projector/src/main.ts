@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from '@herald/config';
 import { runService } from '@herald/platform';
 import { ProjectorModule } from './projector.module';
-import { rebuildReadModel } from './rebuild';
+import { rebuildReadModel } from '@herald/projection';
 
 if (process.argv[2] === 'rebuild') {
   rebuildReadModel(loadConfig('projector')).then(

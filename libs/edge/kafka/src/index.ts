@@ -7,3 +7,4 @@ export * from './transactional-committer';
 export * from './scheduled-work';
 export * from './group-commit';
 export * from './decode-records';
+export * from './request-publisher';

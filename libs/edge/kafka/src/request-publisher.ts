@@ -1,28 +1,28 @@
-import {
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { MessageRequested } from '@herald/messages';
-import { AVRO_CODEC, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 
-/** How long a caller waits for Kafka before getting 503 (the producer itself retries forever). */
-const SEND_DEADLINE_MS = 10_000;
+/** How long a caller waits for Kafka before giving up (the producer itself retries forever). */
+export const SEND_DEADLINE_MS = 10_000;
 
-/** Puts requests accepted over HTTP on herald.messages.requested. */
-@Injectable()
-export class RequestPublisher implements OnModuleInit, OnApplicationShutdown {
+/** Kafka did not acknowledge a request within SEND_DEADLINE_MS; the caller may retry it. */
+export class PublishDeadlineError extends Error {
+  constructor() {
+    super(`Kafka did not acknowledge within ${SEND_DEADLINE_MS} ms; retry`);
+  }
+}
+
+/**
+ * Puts requests on herald.messages.requested as Avro, keyed by messageId, acknowledged by every
+ * in-sync replica: what ingest's POST /v1/messages does, and what any other program may do.
+ */
+export class RequestPublisher {
   private readonly producer: Producer;
 
   constructor(
-    @Inject(KAFKA) kafka: Kafka,
-    @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
+    kafka: Kafka,
+    private readonly codec: AvroCodec,
   ) {
     this.producer = kafka.producer({
       idempotent: true,
@@ -32,32 +32,21 @@ export class RequestPublisher implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  onModuleInit(): Promise<void> {
+  connect(): Promise<void> {
     return this.producer.connect();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.producer.disconnect();
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
   }
 
+  /** Resolves once Kafka holds the request; rejects with PublishDeadlineError after the deadline. */
   async publish(request: MessageRequested): Promise<void> {
     const topic = TOPICS.messagesRequested.name;
     const value = await this.codec.encode(topic, request);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new HttpException(
-              {
-                error: 'unavailable',
-                message: `Kafka did not acknowledge within ${SEND_DEADLINE_MS} ms; retry`,
-              },
-              HttpStatus.SERVICE_UNAVAILABLE,
-            ),
-          ),
-        SEND_DEADLINE_MS,
-      );
+      timer = setTimeout(() => reject(new PublishDeadlineError()), SEND_DEADLINE_MS);
     });
     const send = this.producer.send({
       topic,

@@ -4,7 +4,7 @@ import { createKafka, decodeRecords, readToEnd } from '@herald/kafka';
 import { createMongoClient, EVENTS, heraldDb, MESSAGES, ReadModelStore } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { PROJECTOR_GROUP } from './projector.service';
+import { PROJECTOR_GROUP } from './projection';
 
 /**
  * `npm run projector:rebuild`: drops the read model and replays herald.message-events from the

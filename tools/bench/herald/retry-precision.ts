@@ -13,14 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer } from 'kafkajs';
 import type { MessageEvent } from '@herald/messages';
 import { TOPICS } from '@herald/topics';
-import {
-  hookUrl,
-  IncompleteRunError,
-  webhookRequest,
-  type HeraldServices,
-  type RequestProducer,
-} from './herald';
-import { distribution, type Distribution } from './stats';
+import { distribution, type Distribution } from '../stats';
+import { IncompleteRunError } from './load';
+import { hookUrl, webhookRequest, type RequestProducer } from './requests';
+import type { HeraldServices } from './services';
 
 export interface RetryPrecisionResult {
   messages: number;

@@ -1,0 +1,84 @@
+/**
+ * What a bench run does: the scenarios it knows, the command line (--quick, --only) and the
+ * sizes of each run, full or quick.
+ */
+
+/** In the order the bench runs them. */
+export const SCENARIOS = ['kafkajs', 'bullmq', 'instant', 'latency100', 'halfload', 'retry'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
+
+  --quick   everything in under 3 minutes: 5,000 messages per throughput run instead of
+            20,000, 10 s against the 100 ms provider instead of 15 s, 6 s at half load
+            instead of 20 s, 100 retries due 1-15 s ahead instead of 300 due 1-60 s ahead,
+            100 warm-up messages instead of 300.
+  --only    runs just these of ${SCENARIOS.join(', ')} (halfload needs instant), prints
+            the table and leaves tools/bench/RESULTS.md alone: for trying a change.
+
+Needs the apps built (npm run build; the bench builds only when dist/ is missing). Starts the
+servers (scripts/infra.sh up) and Redis (scripts/infra/redis.sh) if they are not running and
+stops them afterwards; servers it found running are left running.`;
+
+export type Arguments =
+  | { kind: 'help' }
+  | { kind: 'invalid'; unknown: string[] }
+  | { kind: 'run'; quick: boolean; only: Scenario[] | undefined };
+
+export function parseArguments(args: readonly string[]): Arguments {
+  if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+  const unknown = args.filter((arg, i) => arg !== '--quick' && i !== onlyAt && i !== onlyAt + 1);
+  const badScenario = only?.find((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0 || (only && only.length === 0) || badScenario) {
+    return { kind: 'invalid', unknown };
+  }
+  return { kind: 'run', quick: args.includes('--quick'), only: only as Scenario[] | undefined };
+}
+
+export interface Plan {
+  quick: boolean;
+  /** Messages per burst throughput run (Herald instant, and both baselines). */
+  burst: number;
+  /** Warm-up messages before each Herald measurement (not counted), and their time limit. */
+  warmUp: number;
+  warmUpTimeoutMs: number;
+  /** Time limit of the instant-provider run; past it the run counts as incomplete. */
+  burstTimeoutMs: number;
+  /** Provider latency of the second throughput run, and how long that run should last. */
+  slowLatencyMs: number;
+  slowSeconds: number;
+  /** Seconds of steady load at half the instant throughput. */
+  halfLoadSeconds: number;
+  retryMessages: number;
+  retryMaxSeconds: number;
+}
+
+function plan(quick: boolean): Plan {
+  return quick
+    ? {
+        quick,
+        burst: 5_000,
+        warmUp: 100,
+        warmUpTimeoutMs: 30_000,
+        burstTimeoutMs: 40_000,
+        slowLatencyMs: 100,
+        slowSeconds: 10,
+        halfLoadSeconds: 6,
+        retryMessages: 100,
+        retryMaxSeconds: 15,
+      }
+    : {
+        quick,
+        burst: 20_000,
+        warmUp: 300,
+        warmUpTimeoutMs: 60_000,
+        burstTimeoutMs: 180_000,
+        slowLatencyMs: 100,
+        slowSeconds: 15,
+        halfLoadSeconds: 20,
+        retryMessages: 300,
+        retryMaxSeconds: 60,
+      };
+}
