@@ -24,7 +24,7 @@ function fetchFailed(cause: unknown): TypeError {
 
 describe('classifyHttpResponse', () => {
   it.each([200, 201, 202, 204, 299])('accepts %i', (status) => {
-    expect(classifyHttpResponse(status, {})).toEqual({ ok: true });
+    expect(classifyHttpResponse(status, {}, { now: Date.now() })).toEqual({ ok: true });
   });
 
   it('declares the contract retryable statuses', () => {
@@ -32,7 +32,7 @@ describe('classifyHttpResponse', () => {
   });
 
   it.each(RETRYABLE_HTTP_STATUSES.map((status) => [status]))('retries %i', (status) => {
-    expect(classifyHttpResponse(status, {})).toEqual({
+    expect(classifyHttpResponse(status, {}, { now: Date.now() })).toEqual({
       ok: false,
       error: { category: 'retryable', code: `http_${status}`, message: expect.any(String) },
     });
@@ -49,19 +49,23 @@ describe('classifyHttpResponse', () => {
     [301, '301 Moved Permanently'],
     [599, '599 HTTP error'],
   ])('does not retry %i', (status, message) => {
-    expect(classifyHttpResponse(status, {})).toEqual({
+    expect(classifyHttpResponse(status, {}, { now: Date.now() })).toEqual({
       ok: false,
       error: { category: 'non_retryable', code: `http_${status}`, message },
     });
   });
 
   it('writes a short human message', () => {
-    const result = classifyHttpResponse(503, {});
+    const result = classifyHttpResponse(503, {}, { now: Date.now() });
     expect(result.ok === false && result.error.message).toBe('503 Service Unavailable');
   });
 
   it('retries a provider-specific extra status', () => {
-    const result = classifyHttpResponse(520, {}, { extraRetryableStatuses: [520] });
+    const result = classifyHttpResponse(
+      520,
+      {},
+      { extraRetryableStatuses: [520], now: Date.now() },
+    );
     expect(result.ok === false && result.error.category).toBe('retryable');
   });
 
@@ -78,12 +82,16 @@ describe('classifyHttpResponse', () => {
   });
 
   it('reports Retry-After on a non-retryable failure as well', () => {
-    expect(classifyHttpResponse(403, { 'retry-after': '5' })).toMatchObject({ retryAfterMs: 5000 });
+    expect(classifyHttpResponse(403, { 'retry-after': '5' }, { now: Date.now() })).toMatchObject({
+      retryAfterMs: 5000,
+    });
   });
 
   it('omits retryAfterMs when the header is absent or unparseable', () => {
-    expect(classifyHttpResponse(503, {})).not.toHaveProperty('retryAfterMs');
-    expect(classifyHttpResponse(503, { 'retry-after': 'soon' })).not.toHaveProperty('retryAfterMs');
+    expect(classifyHttpResponse(503, {}, { now: Date.now() })).not.toHaveProperty('retryAfterMs');
+    expect(
+      classifyHttpResponse(503, { 'retry-after': 'soon' }, { now: Date.now() }),
+    ).not.toHaveProperty('retryAfterMs');
   });
 });
 

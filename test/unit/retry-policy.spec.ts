@@ -33,7 +33,7 @@ function failEveryAttempt(
       firstAttemptAt: T0,
       now,
       timeScale: options.timeScale ?? 1,
-      random: options.random,
+      random: options.random ?? Math.random,
     });
     if (next.kind === 'exhausted') return { delays, last: next, finishedAt: now };
     expect(next.attempt).toBe(failedAttempt + 1);
@@ -75,7 +75,13 @@ describe('knock', () => {
 
   it('gives up on the 9th failure whatever the clock says', () => {
     expect(
-      nextAttempt(knock.send, { failedAttempt: 9, firstAttemptAt: T0, now: T0, timeScale: 1 }),
+      nextAttempt(knock.send, {
+        failedAttempt: 9,
+        firstAttemptAt: T0,
+        now: T0,
+        timeScale: 1,
+        random: Math.random,
+      }),
     ).toMatchObject({ kind: 'exhausted', reason: 'retries exhausted after 9 attempts' });
   });
 
@@ -97,7 +103,7 @@ describe('knock', () => {
 describe('courier', () => {
   it('makes 25 attempts: 9 immediate retries, then 1 h, 2 h and 13 × 3 h, 42 h in all', () => {
     expect(maxAttemptsOf(courier.send)).toBe(25);
-    const timeline = retryTimeline(courier.send);
+    const timeline = retryTimeline(courier.send, { random: Math.random });
     expect(differences(timeline)).toEqual([
       ...Array<number>(9).fill(0),
       1 * HOUR,
@@ -111,7 +117,13 @@ describe('courier', () => {
 
   it('waits 1 h before the 11th attempt and 2 h before the 12th', () => {
     const after = (failedAttempt: number) =>
-      nextAttempt(courier.send, { failedAttempt, firstAttemptAt: T0, now: T0, timeScale: 1 });
+      nextAttempt(courier.send, {
+        failedAttempt,
+        firstAttemptAt: T0,
+        now: T0,
+        timeScale: 1,
+        random: Math.random,
+      });
     expect(after(9)).toMatchObject({ kind: 'retry', attempt: 10, delayMs: 0 });
     expect(after(10)).toMatchObject({ kind: 'retry', attempt: 11, delayMs: 1 * HOUR });
     expect(after(11)).toMatchObject({ kind: 'retry', attempt: 12, delayMs: 2 * HOUR });
@@ -127,13 +139,13 @@ describe('webhook', () => {
   const listed = [5, 10, 20, 40, 60, 120, 240, 480, 720, 900].map((seconds) => seconds * SECOND);
 
   it('follows the listed delays, then every 15 minutes', () => {
-    const gaps = differences(retryTimeline(webhook.send));
+    const gaps = differences(retryTimeline(webhook.send, { random: Math.random }));
     expect(gaps.slice(0, 10)).toEqual(listed);
     expect(new Set(gaps.slice(10))).toEqual(new Set([15 * MINUTE]));
   });
 
   it('fits 295 of its 296 retries in 72 hours: 2595 s listed + 285 × 900 s = 259095 s', () => {
-    const timeline = retryTimeline(webhook.send);
+    const timeline = retryTimeline(webhook.send, { random: Math.random });
     expect(maxAttemptsOf(webhook.send)).toBe(297);
     expect(timeline).toHaveLength(295);
     expect(timeline.at(-1)).toBe(259_095 * SECOND);
@@ -168,6 +180,7 @@ describe('nextAttempt', () => {
       firstAttemptAt: T0,
       now: T0 + 3,
       timeScale: 0.001,
+      random: Math.random,
     });
     expect(first).toEqual({
       kind: 'retry',
@@ -183,6 +196,7 @@ describe('nextAttempt', () => {
         firstAttemptAt: T0,
         now: T0 + 1795,
         timeScale: 0.001,
+        random: Math.random,
       }),
     ).toEqual({
       kind: 'exhausted',
@@ -194,7 +208,7 @@ describe('nextAttempt', () => {
   it('rounds scaled delays up to whole milliseconds, never down', () => {
     const next = nextAttempt(
       { kind: 'sequence', delaysMs: [1500], maxRetries: 1, windowMs: HOUR },
-      { failedAttempt: 1, firstAttemptAt: T0, now: T0, timeScale: 0.0001 },
+      { failedAttempt: 1, firstAttemptAt: T0, now: T0, timeScale: 0.0001, random: Math.random },
     );
     expect(next).toMatchObject({ kind: 'retry', delayMs: 1 });
   });
@@ -205,6 +219,7 @@ describe('nextAttempt', () => {
       firstAttemptAt: T0,
       now: T0 + 100,
       timeScale: 0.001,
+      random: Math.random,
       retryAfterMs: 1_200,
     });
     expect(next).toMatchObject({ kind: 'retry', dueAt: T0 + 1_300, delayMs: 1_200, attempt: 2 });
@@ -216,6 +231,7 @@ describe('nextAttempt', () => {
       firstAttemptAt: T0,
       now: T0 + MINUTE,
       timeScale: 1,
+      random: Math.random,
       retryAfterMs: 5 * SECOND,
     });
     expect(next).toMatchObject({ kind: 'retry', delayMs: 28 * SECOND });
@@ -231,6 +247,7 @@ describe('nextAttempt', () => {
         firstAttemptAt: T0,
         now,
         timeScale: 1,
+        random: Math.random,
         retryAfterMs,
       });
       if (next.kind === 'retry') expect(next.dueAt).toBeGreaterThanOrEqual(now + retryAfterMs);
@@ -244,6 +261,7 @@ describe('nextAttempt', () => {
       firstAttemptAt: T0,
       now: T0 + 10 * SECOND,
       timeScale: 1,
+      random: Math.random,
       retryAfterMs: HOUR,
     });
     expect(next).toEqual({
@@ -259,6 +277,7 @@ describe('nextAttempt', () => {
       firstAttemptAt: T0,
       now: T0 + 20 * MINUTE,
       timeScale: 1,
+      random: Math.random,
       retryAfterMs: HOUR,
     });
     expect(next).toMatchObject({
@@ -269,7 +288,7 @@ describe('nextAttempt', () => {
 
   it('applies full jitter, no jitter and the delay cap', () => {
     const capped: Schedule = { ...noJitter, maxDelayMs: 20 * SECOND };
-    expect([1, 2, 3, 4].map((retry) => policyDelayMs(capped, retry))).toEqual([
+    expect([1, 2, 3, 4].map((retry) => policyDelayMs(capped, retry, Math.random))).toEqual([
       7_000, 14_000, 20_000, 20_000,
     ]);
     const full: Schedule = { ...noJitter, jitter: 'full' };
@@ -282,11 +301,11 @@ describe('nextAttempt', () => {
   it('bounds a sequence without thenEvery by its list', () => {
     const short: Schedule = { kind: 'sequence', delaysMs: [1, 2], maxRetries: 10, windowMs: HOUR };
     expect(maxAttemptsOf(short)).toBe(3);
-    expect(retryTimeline(short)).toEqual([1, 3]);
+    expect(retryTimeline(short, { random: Math.random })).toEqual([1, 3]);
   });
 
   it('refuses nonsense input', () => {
-    const base = { firstAttemptAt: T0, now: T0, timeScale: 1 };
+    const base = { firstAttemptAt: T0, now: T0, timeScale: 1, random: Math.random };
     expect(() => nextAttempt(knock.send, { ...base, failedAttempt: 0 })).toThrow(RangeError);
     expect(() => nextAttempt(knock.send, { ...base, failedAttempt: 1, timeScale: 0 })).toThrow(
       RangeError,

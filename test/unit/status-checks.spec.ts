@@ -126,6 +126,7 @@ describe('afterStatusCheck', () => {
         now,
         timeScale: 0.001,
         newId: randomUUID,
+        random: Math.random,
       });
       events.push(...outcome.events);
       current = outcome.next;

@@ -75,6 +75,7 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       now: Date.now(),
       timeScale: this.config.timeScale,
       newId: randomUUID,
+      random: Math.random,
       checksStatus: adapter?.checkStatus !== undefined,
     });
     const outputs: Output[] = [await eventOutput(this.codec, outcome.event)];

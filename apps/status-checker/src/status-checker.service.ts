@@ -72,6 +72,7 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       now: Date.now(),
       timeScale: this.config.timeScale,
       newId: randomUUID,
+      random: Math.random,
     });
     const outputs: Output[] = [];
     for (const event of outcome.events) outputs.push(await eventOutput(this.codec, event));

@@ -75,7 +75,8 @@ export function afterStatusCheck(
     timeScale: number;
     /** Makes event ids. */
     newId: () => string;
-    random?: () => number;
+    /** Jitter's random source, in [0, 1]. */
+    random: () => number;
   },
 ): CheckOutcome {
   const schedule = deps.schedule ?? NO_MORE_CHECKS;

@@ -155,7 +155,8 @@ export function afterAttempt(
     newId: () => string;
     /** Whether the provider's adapter can check delivery status (ProviderAdapter.checkStatus). */
     checksStatus: boolean;
-    random?: () => number;
+    /** Jitter's random source, in [0, 1]. */
+    random: () => number;
   },
 ): AttemptOutcome {
   const firstAttemptAt = task.firstAttemptAt ?? deps.startedAt;

@@ -12,8 +12,8 @@ export const RETRYABLE_HTTP_STATUSES: readonly number[] = [408, 425, 429, 500, 5
 export interface ClassifyHttpOptions {
   /** A provider's documented additional retryable statuses (e.g. a vendor-specific 5xx). */
   extraRetryableStatuses?: readonly number[];
-  /** The clock for an HTTP-date `Retry-After`; defaults to Date.now(). */
-  now?: number;
+  /** The clock for an HTTP-date `Retry-After` (the domain has none of its own). */
+  now: number;
 }
 
 export type HttpClassification =
@@ -30,7 +30,7 @@ export type ResponseHeaders = Record<string, string | readonly string[] | number
 export function classifyHttpResponse(
   status: number,
   headers: ResponseHeaders,
-  options: ClassifyHttpOptions = {},
+  options: ClassifyHttpOptions,
 ): HttpClassification {
   if (status >= 200 && status <= 299) return { ok: true };
 

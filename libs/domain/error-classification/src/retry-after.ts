@@ -48,7 +48,7 @@ const ASCTIME_DATE = new RegExp(`^${SHORT_DAY} ${MONTH} ( \\d|\\d{2}) ${TIME} (\
  */
 export function parseRetryAfter(
   value: string | readonly string[] | null | undefined,
-  now: number = Date.now(),
+  now: number,
 ): number | undefined {
   const raw = typeof value === 'string' ? value : value?.[0];
   if (raw === undefined) return undefined;
@@ -68,7 +68,7 @@ function clampDelay(ms: number): number {
 }
 
 /** Epoch milliseconds of an HTTP-date in any of its three forms, or undefined. */
-export function parseHttpDate(text: string, now: number = Date.now()): number | undefined {
+export function parseHttpDate(text: string, now: number): number | undefined {
   let match = IMF_FIXDATE.exec(text);
   if (match) {
     const [, day, month, year, hh, mm, ss] = match;

@@ -51,8 +51,8 @@ export interface AttemptContext {
    * refusing until that much time has really passed, whatever the test speed-up.
    */
   retryAfterMs?: number | null;
-  /** Returns a number in [0, 1]; injectable so that jitter can be pinned in tests. */
-  random?: () => number;
+  /** Returns a number in [0, 1] (Math.random in the services); pinned in tests. */
+  random: () => number;
 }
 
 export type NextAttempt =
@@ -80,11 +80,7 @@ export function maxAttemptsOf(schedule: Schedule): number {
  * The unscaled policy delay before retry `retry` (1 = the retry after the first attempt),
  * jitter included.
  */
-export function policyDelayMs(
-  schedule: Schedule,
-  retry: number,
-  random: () => number = Math.random,
-): number {
+export function policyDelayMs(schedule: Schedule, retry: number, random: () => number): number {
   if (!Number.isInteger(retry) || retry < 1) {
     throw new RangeError(`retry must be a whole number ≥ 1, got ${retry}`);
   }
@@ -167,7 +163,7 @@ export function nextAttempt(schedule: Schedule, context: AttemptContext): NextAt
  */
 export function retryTimeline(
   schedule: Schedule,
-  options: { timeScale?: number; random?: () => number } = {},
+  options: { timeScale?: number; random: () => number },
 ): number[] {
   const dueTimes: number[] = [];
   let now = 0;

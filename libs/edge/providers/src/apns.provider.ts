@@ -91,7 +91,7 @@ export function classifyApnsResponse(response: HttpResponse): HttpClassification
   const { status, headers } = response;
   if (status >= 200 && status <= 299) return { ok: true };
   const reason = reasonOf(response.body);
-  if (reason === null) return classifyHttpResponse(status, headers);
+  if (reason === null) return classifyHttpResponse(status, headers, { now: Date.now() });
 
   // hasOwn: a reason such as "constructor" must not find Object.prototype's.
   const known = Object.hasOwn(APNS_REASONS, reason) ? APNS_REASONS[reason] : undefined;
@@ -102,7 +102,7 @@ export function classifyApnsResponse(response: HttpResponse): HttpClassification
     code: `apns_${reason}`,
     message: `${httpStatusText(status)}: ${reason}${meaning}`,
   };
-  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  const retryAfterMs = parseRetryAfter(headers['retry-after'], Date.now());
   return retryAfterMs === undefined ? { ok: false, error } : { ok: false, error, retryAfterMs };
 }
 

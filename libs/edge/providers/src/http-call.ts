@@ -71,6 +71,7 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
     const verdict =
       options.classify?.({ status: response.statusCode, headers, body }) ??
       classifyHttpResponse(response.statusCode, headers, {
+        now: Date.now(),
         extraRetryableStatuses: options.extraRetryableStatuses,
       });
     if (verdict.ok) return { ok: true, status: response.statusCode, headers, body, log: exchange };

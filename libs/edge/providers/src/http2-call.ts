@@ -80,6 +80,7 @@ export async function callHttp2(
     const verdict =
       options.classify?.(response) ??
       classifyHttpResponse(response.status, response.headers, {
+        now: Date.now(),
         extraRetryableStatuses: options.extraRetryableStatuses,
       });
     if (verdict.ok) return { ok: true, ...response, log: exchangeLog };
