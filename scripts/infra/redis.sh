@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis as a local process, for the BullMQ baseline of the benchmarks (bench/baselines/bullmq.ts).
+# Redis as a local process, for the BullMQ baseline of the benchmarks (tools/bench/baselines/bullmq.ts).
 # Herald itself does not use Redis, so `scripts/infra.sh up` does not start it: the bench starts
 # and stops it. In-memory only (no RDB snapshots, no AOF), loopback only.
 #

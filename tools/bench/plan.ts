@@ -4,7 +4,14 @@
  */
 
 /** In the order the bench runs them. */
-export const SCENARIOS = ['kafkajs', 'bullmq', 'instant', 'latency100', 'halfload', 'retry'] as const;
+export const SCENARIOS = [
+  'kafkajs',
+  'bullmq',
+  'instant',
+  'latency100',
+  'halfload',
+  'retry',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
@@ -55,7 +62,7 @@ export interface Plan {
   retryMaxSeconds: number;
 }
 
-function plan(quick: boolean): Plan {
+export function plan(quick: boolean): Plan {
   return quick
     ? {
         quick,

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { infraEnv, withDatabase } from '@tools/harness';
+import type { Cleanups } from './cleanups';
 import { skipOwnBacklog } from './herald/backlogs';
 import { errorMessage, say } from './log';
 import { runCommand } from './shell';
@@ -19,22 +20,35 @@ export interface Servers {
   mongoUri: string;
 }
 
-/**
- * Starts the servers with scripts/infra.sh up when they are not all running, and returns how
- * to stop them again (undefined when they were running already: those are left running).
- */
-export function ensureServersRunning(): (() => void) | undefined {
-  if (runCommand('bash', ['scripts/infra.sh', 'status']).status === 0) return undefined;
+/** Starts the servers with scripts/infra.sh up when they are not all running; stops only those. */
+export function ensureServersRunning(cleanups: Cleanups): void {
+  if (runCommand('bash', ['scripts/infra.sh', 'status']).status === 0) return;
   say('servers are not all running: scripts/infra.sh up');
-  const stop = () => {
+  cleanups.push('scripts/infra.sh down', () => {
     say('stopping the servers the bench started: scripts/infra.sh down');
     runCommand('bash', ['scripts/infra.sh', 'down'], { inherit: true });
-  };
+  });
   if (runCommand('bash', ['scripts/infra.sh', 'up'], { inherit: true }).status !== 0) {
-    // Stopped all the same: part of them may have come up.
-    return Object.assign(stop, { failed: true });
+    throw new Error('scripts/infra.sh up failed');
   }
-  return stop;
+}
+
+/**
+ * Redis for the BullMQ baseline, started with scripts/infra/redis.sh when it is not running
+ * (and then stopped afterwards). Undefined, with the failure recorded, when it cannot start.
+ */
+export function ensureRedisRunning(cleanups: Cleanups, failures: string[]): string | undefined {
+  const redisUrl = () => runCommand('bash', ['scripts/infra/redis.sh', 'url']).stdout.trim();
+  if (runCommand('bash', ['scripts/infra/redis.sh', 'status']).status === 0) return redisUrl();
+  say('starting Redis for the BullMQ baseline: scripts/infra/redis.sh start');
+  if (runCommand('bash', ['scripts/infra/redis.sh', 'start'], { inherit: true }).status !== 0) {
+    failures.push('BullMQ baseline: scripts/infra/redis.sh start failed');
+    return undefined;
+  }
+  cleanups.push('scripts/infra/redis.sh stop', () => {
+    runCommand('bash', ['scripts/infra/redis.sh', 'stop'], { inherit: true });
+  });
+  return redisUrl();
 }
 
 /** The servers as `scripts/infra.sh env` names them, with the run's own database. */
@@ -53,7 +67,10 @@ export function runServers(runId: string): Servers {
  * slower than the last and the scenarios' figures depend on their order.
  */
 export function scenarioServers(servers: Servers, runId: string, scenario: string): Servers {
-  return { ...servers, mongoUri: withDatabase(servers.mongoUri, `herald_bench_${runId}_${scenario}`) };
+  return {
+    ...servers,
+    mongoUri: withDatabase(servers.mongoUri, `herald_bench_${runId}_${scenario}`),
+  };
 }
 
 /** Bounded: a MongoDB-protocol server that accepts connections but never answers must not hang the bench. */
@@ -95,7 +112,10 @@ export async function dropDatabase(uri: string): Promise<void> {
   await withMongo(uri, 30_000, (client) => client.db().dropDatabase());
 }
 
-export async function topicPartitions(servers: Servers, topic: string): Promise<number | undefined> {
+export async function topicPartitions(
+  servers: Servers,
+  topic: string,
+): Promise<number | undefined> {
   const kafka = new Kafka({
     clientId: 'herald-bench-admin',
     brokers: servers.brokers,
@@ -112,7 +132,11 @@ export async function topicPartitions(servers: Servers, topic: string): Promise<
 }
 
 /** Skips what this run left unfinished on Herald's topics (see skipOwnBacklog). */
-async function leaveTopicsClean(servers: Servers, runId: string, notes: string[]): Promise<void> {
+export async function leaveTopicsClean(
+  servers: Servers,
+  runId: string,
+  notes: string[],
+): Promise<void> {
   const kafka = new Kafka({
     clientId: 'herald-bench-cleanup',
     brokers: servers.brokers,

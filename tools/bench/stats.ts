@@ -1,6 +1,6 @@
 /**
  * Small numeric and formatting helpers for the benchmark: percentiles over raw samples, and
- * the Markdown table the bench prints and appends to bench/RESULTS.md.
+ * the Markdown table the bench prints and appends to tools/bench/RESULTS.md.
  */
 
 export interface Distribution {

@@ -10,6 +10,9 @@ import type { Admin, Kafka } from 'kafkajs';
 import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
 import { formatInt } from '../stats';
 
+// ---------------------------------------------------------------------------------------------
+// Where a run waits: each stage's backlog
+
 /**
  * Each partition of `topic` with records `group` has not committed: from its committed offset
  * (or the log start, if it never committed) to the end of the log.

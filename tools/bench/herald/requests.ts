@@ -97,3 +97,4 @@ export function webhookRequest(fields: {
 /** A webhook recipient on the simulator: unique path per message, optional provider latency. */
 export function hookUrl(simUrl: string, script: string, id: string, latencyMs = 0): string {
   return `${simUrl}/hooks/${script}/${id}${latencyMs > 0 ? `?latency=${latencyMs}` : ''}`;
+}

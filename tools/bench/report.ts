@@ -1,0 +1,406 @@
+/**
+ * The bench's report: the results table, the targets' verdicts and the CPU table, printed on
+ * stdout and appended to tools/bench/RESULTS.md with the date, machine, versions and commit.
+ */
+
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { infraMode, REPO_ROOT } from '@tools/harness';
+import type { BenchRun } from './context';
+import { ROLES, type CpuUsage } from './cpu-usage';
+import type { Throughput } from './herald/load';
+import { MAX_IN_FLIGHT, PARTITION_CONCURRENCY, SERVICES } from './herald/services';
+import { say } from './log';
+import type { Plan } from './plan';
+import type { Results } from './results';
+import { runCommand } from './shell';
+import { formatInt, formatMb, formatMs, formatRate, formatRatio, markdownTable } from './stats';
+
+const RESULTS_FILE = join(REPO_ROOT, 'tools', 'bench', 'RESULTS.md');
+
+const RESULTS_HEADER = `# Herald benchmark results
+
+Appended by \`npm run bench\` (code in \`tools/bench/\`; \`npm run bench -- --quick\` is the short run).
+Every entry is one run on one machine, against the real local servers (Kafka, the schema
+registry, FerretDB), with the provider simulator standing in for the providers and both
+baselines measured in the same run on the same broker, simulator and machine.
+
+Columns of the results table:
+
+- **Herald**: the four services as processes (\`node dist/apps/<app>/main.js\`, one instance
+  each, restarted per scenario), requests produced as Avro on \`herald.messages.requested\`
+  (12 partitions), webhook channel, read back from the projector's \`/metrics\`.
+- **kafkajs loop**: \`tools/bench/baselines/kafkajs-loop.ts\`, the least a kafkajs consumer can do to
+  turn a record into a POST and an output record (no registry, events, transactions or
+  MongoDB): the ceiling of this stack. Same concurrency (512 in flight, 12 partitions).
+- **BullMQ**: \`tools/bench/baselines/bullmq.ts\`, the same job on BullMQ over Redis with its
+  exponential back-off, the queue a team would otherwise pick. Same concurrency.
+- **÷ kafkajs**, **÷ BullMQ**: Herald's throughput over the baseline's (1.00× = as fast).
+
+Rows:
+
+- **e2e throughput**: messages ÷ (first produce → the projector has applied that many new
+  \`sent\` events), polled every 100 ms, after a warm-up that is not counted.
+- **e2e latency at half load**: produce (\`requestedAt\`) → \`sent\` written to the read model,
+  at half the instant throughput (projector's \`herald_projector_request_to_sent_seconds\`).
+- **projection lag**: event appended to \`herald.message-events\` → its read-model write done, same
+  run (\`herald_projector_projection_lag_seconds\`, all event types).
+- **retry lateness**: the simulator's arrival time of attempt 2 − the \`nextAttemptAt\` Herald
+  announced in \`delivery_attempted\`, for webhooks answering 429 + \`Retry-After\`; negative = early.
+- **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
+
+The CPU table: CPU time each process spent in each throughput run's timed window (from
+\`/proc\`), per message. "bench" is the load generator, and for the baselines the loop or worker
+itself. "cores ÷ CPU per message" is the throughput the same work could reach with every core
+busy.
+`;
+
+/**
+ * Prints the report, and appends it to RESULTS.md unless the run was a trial (--only) or
+ * measured nothing.
+ */
+export function writeReport(run: BenchRun, trial: boolean): void {
+  const { settings, results, failures, notes, runId } = run;
+  const report = renderReport(settings, results, failures, notes, runId);
+  process.stdout.write(`\n${report.table}\n\n${report.targets}\n`);
+  if (notes.length > 0)
+    process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+  if (failures.length > 0) {
+    process.stdout.write(`\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
+  }
+  const measured = [results.kafkajs, results.bullmq, results.instant, results.slow, results.paced];
+  const file = relative(REPO_ROOT, RESULTS_FILE);
+  if (trial) {
+    say(`--only: ${file} left as it was`);
+  } else if (measured.some((result) => result !== undefined) || results.retry) {
+    appendResults(report.entry);
+    say(`appended to ${file}`);
+  } else {
+    say(`nothing was measured: ${file} left as it was`);
+  }
+}
+
+export function renderReport(
+  settings: Plan,
+  results: Results,
+  failures: string[],
+  notes: string[],
+  runId: string,
+): { table: string; targets: string; entry: string } {
+  const { kafkajs, bullmq, instant, slow, paced, retry } = results;
+  // An incomplete run's rate is what it reached before its time limit.
+  const rate = (t: Throughput | undefined) =>
+    t ? `${formatRate(t.perSecond)}${t.complete === false ? ' (incomplete)' : ''}` : '—';
+  const ratio = (t: Throughput | undefined, base: Throughput | undefined) =>
+    formatRatio(t?.perSecond ?? NaN, base?.perSecond ?? NaN);
+  const trio = (a: number, b: number, c: number) =>
+    `${formatMs(a)} / ${formatMs(b)} / ${formatMs(c)}`;
+  const rows: string[][] = [
+    [
+      `e2e throughput, instant provider (${formatInt(instant?.produced ?? settings.burst)} msgs)`,
+      rate(instant),
+      rate(kafkajs),
+      rate(bullmq),
+      ratio(instant, kafkajs),
+      ratio(instant, bullmq),
+    ],
+    [
+      `e2e throughput, ${settings.slowLatencyMs} ms provider (${formatInt(slow?.produced ?? NaN)} msgs, 1 sender)`,
+      slow
+        ? `${formatRate(slow.perSecond)} (${slow.complete === false ? 'incomplete, ' : ''}${slow.seconds.toFixed(1)} s)`
+        : '—',
+      'not run',
+      'not run',
+      '—',
+      '—',
+    ],
+    [
+      `e2e latency p50 / p95 / p99 at half load (${paced ? formatRate(paced.targetRate) : '—'})`,
+      paced ? trio(paced.requestToSent.p50, paced.requestToSent.p95, paced.requestToSent.p99) : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      'projection lag p50 / p95 / p99 at half load',
+      paced ? trio(paced.projectionLag.p50, paced.projectionLag.p95, paced.projectionLag.p99) : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      retry
+        ? `retry lateness p50 / p99 / max (${retry.measured} retries due ` +
+          `${retry.scheduledAheadS.min.toFixed(0)}–${retry.scheduledAheadS.max.toFixed(0)} s ahead)`
+        : 'retry lateness p50 / p99 / max',
+      retry ? trio(retry.lateness.p50, retry.lateness.p99, retry.lateness.max) : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+    ['retries fired early', retry ? `${retry.early} of ${retry.measured}` : '—', '', '', '', ''],
+  ];
+  for (const name of [...SERVICES, 'provider-sim'] as const) {
+    const rss = results.rss.get(name);
+    rows.push([
+      `peak RSS ${name}`,
+      rss ? `${formatMb(rss.bytes)} (${rss.scenario})` : '—',
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
+  const table = markdownTable(
+    ['measure', 'Herald', 'kafkajs loop', 'BullMQ', '÷ kafkajs', '÷ BullMQ'],
+    rows,
+  );
+
+  const verdict = (ok: boolean | undefined, figure: string) => [
+    ok === undefined ? 'not measured' : ok ? 'met' : 'MISSED',
+    figure,
+  ];
+  const kafkaRatio = instant && kafkajs ? instant.perSecond / kafkajs.perSecond : undefined;
+  const bullRatio = instant && bullmq ? instant.perSecond / bullmq.perSecond : undefined;
+  const rssServices = SERVICES.map((name) => ({ name, rss: results.rss.get(name) }));
+  const worstRss = rssServices.reduce<{ name: string; bytes: number } | undefined>(
+    (worst, { name, rss }) =>
+      rss && (!worst || rss.bytes > worst.bytes) ? { name, bytes: rss.bytes } : worst,
+    undefined,
+  );
+  const allRss = rssServices.every(({ rss }) => rss !== undefined);
+  const targetRows: string[][] = [
+    [
+      'Herald e2e ≥ 60% of the kafkajs ceiling (instant provider)',
+      ...verdict(
+        kafkaRatio === undefined ? undefined : kafkaRatio >= 0.6,
+        kafkaRatio === undefined || !instant || !kafkajs
+          ? '—'
+          : `${(kafkaRatio * 100).toFixed(1)}%: ${rate(instant)} vs ${rate(kafkajs)}` +
+              (kafkaRatio < 0.6
+                ? `, short by ${formatRate(0.6 * kafkajs.perSecond - instant.perSecond)}`
+                : ''),
+      ),
+    ],
+    [
+      'Herald e2e ≥ BullMQ (instant provider)',
+      ...verdict(
+        bullRatio === undefined ? undefined : bullRatio >= 1,
+        bullRatio === undefined || !instant || !bullmq
+          ? '—'
+          : `${formatRatio(instant.perSecond, bullmq.perSecond)}: ${rate(instant)} vs ${rate(bullmq)}` +
+              (bullRatio < 1
+                ? `, short by ${formatRate(bullmq.perSecond - instant.perSecond)}`
+                : ''),
+      ),
+    ],
+    [
+      `≥ 1,000 msg/s per sender instance, ${settings.slowLatencyMs} ms provider`,
+      ...verdict(
+        slow ? slow.perSecond >= 1000 : undefined,
+        slow
+          ? `${rate(slow)} with 1 sender` +
+              (slow.perSecond < 1000 ? `, short by ${formatRate(1000 - slow.perSecond)}` : '')
+          : '—',
+      ),
+    ],
+    [
+      'retry lateness p99 ≤ 250 ms',
+      ...verdict(
+        retry && retry.measured > 0 ? retry.lateness.p99 <= 250 : undefined,
+        retry ? formatMs(retry.lateness.p99) : '—',
+      ),
+    ],
+    [
+      'no retry fires early',
+      ...verdict(
+        retry && retry.measured > 0 ? retry.early === 0 : undefined,
+        retry ? `${retry.early} early` : '—',
+      ),
+    ],
+    [
+      'projection lag p99 ≤ 500 ms at half load',
+      ...verdict(
+        paced && Number.isFinite(paced.projectionLag.p99)
+          ? paced.projectionLag.p99 <= 500
+          : undefined,
+        paced ? formatMs(paced.projectionLag.p99) : '—',
+      ),
+    ],
+    [
+      'each service ≤ 250 MB RSS',
+      ...verdict(
+        allRss && worstRss ? worstRss.bytes <= 250 * 1024 * 1024 : undefined,
+        worstRss ? `largest: ${worstRss.name} ${formatMb(worstRss.bytes)}` : '—',
+      ),
+    ],
+  ];
+  const targets = markdownTable(['target', 'verdict', 'figure'], targetRows);
+  const cpu = cpuTable([
+    { label: 'Herald instant', run: instant },
+    { label: `Herald ${settings.slowLatencyMs} ms`, run: slow },
+    { label: 'kafkajs loop', run: kafkajs },
+    { label: 'BullMQ', run: bullmq },
+  ]);
+
+  const mode = infraMode();
+  const settingsLine =
+    `${results.partitions ?? '?'} partitions on herald.messages.requested; one instance of each ` +
+    `service; HERALD_MAX_IN_FLIGHT=${MAX_IN_FLIGHT}, HERALD_PARTITION_CONCURRENCY=${PARTITION_CONCURRENCY}; ` +
+    `warm-up ${settings.warmUp} messages after a 1-message probe (only the probe before the half-load and retry runs; the half-load summaries include it); ` +
+    `half load for ${settings.halfLoadSeconds} s; retries with Retry-After 1–${settings.retryMaxSeconds} s`;
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const entry = [
+    `## ${date} — ${settings.quick ? 'quick run' : 'full run'} ${runId}`,
+    '',
+    `- Machine: ${machineLine()}`,
+    `- Versions: ${versionsLine(mode)}`,
+    `- Commit: ${commitLine()}`,
+    `- Settings: ${settingsLine}`,
+    '',
+    table,
+    '',
+    targets,
+    ...(cpu ? ['', cpu] : []),
+    ...(notes.length > 0 ? ['', 'Notes:', '', ...notes.map((note) => `- ${note}`)] : []),
+    ...(failures.length > 0
+      ? ['', 'Failures:', '', ...failures.map((f) => `- ${f.split('\n')[0]}`)]
+      : []),
+    '',
+  ].join('\n');
+  return { table, targets: cpu ? `${targets}\n\n${cpu}` : targets, entry };
+}
+
+/**
+ * CPU per message of every process in each throughput run's window, and what that allows: on a
+ * machine whose cores are all busy, cores ÷ CPU per message is the most any arrangement of the
+ * same work could reach.
+ */
+function cpuTable(
+  columns: ReadonlyArray<{ label: string; run: Throughput | undefined }>,
+): string | undefined {
+  const measured = columns.filter(
+    (c): c is { label: string; run: Throughput & { cpu: CpuUsage } } =>
+      c.run?.cpu !== undefined && c.run.messages > 0,
+  );
+  if (measured.length === 0) return undefined;
+  const perMessage = (c: (typeof measured)[number], ms: number) =>
+    `${(ms / c.run.messages).toFixed(3)} ms`;
+  const rows = ROLES.filter((role) => measured.some((c) => c.run.cpu.byRole.has(role))).map(
+    (role) => [
+      role,
+      ...measured.map((c) => {
+        const ms = c.run.cpu.byRole.get(role);
+        return ms === undefined ? '' : perMessage(c, ms);
+      }),
+    ],
+  );
+  rows.push(['**all of these**', ...measured.map((c) => perMessage(c, c.run.cpu.totalMs))]);
+  rows.push([
+    'machine busy (all cores, any process)',
+    ...measured.map((c) => `${(c.run.cpu.machineBusy * 100).toFixed(0)}%`),
+  ]);
+  rows.push([
+    'cores ÷ CPU per message',
+    ...measured.map((c) =>
+      formatRate((c.run.cpu.cores * 1000 * c.run.messages) / c.run.cpu.totalMs),
+    ),
+  ]);
+  rows.push(['measured', ...measured.map((c) => formatRate(c.run.perSecond))]);
+  return markdownTable(['CPU per message', ...measured.map((c) => c.label)], rows);
+}
+
+function appendResults(entry: string): void {
+  if (!existsSync(RESULTS_FILE)) writeFileSync(RESULTS_FILE, RESULTS_HEADER);
+  appendFileSync(RESULTS_FILE, `\n${entry}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine, versions, commit
+
+function scriptDefault(file: string, pattern: RegExp): string {
+  try {
+    return pattern.exec(readFileSync(join(REPO_ROOT, file), 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (
+      JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return '?';
+  }
+}
+
+function machineLine(): string {
+  let distro = `${os.type()}`;
+  try {
+    distro =
+      /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? distro;
+  } catch {
+    // not Linux, or no os-release
+  }
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.trim() ?? 'unknown CPU';
+  const memory = (os.totalmem() / 1024 ** 3).toFixed(1);
+  return `${distro} (${os.type()} ${os.release()} ${os.arch()}); ${model}, ${cpus.length} cores; ${memory} GiB RAM`;
+}
+
+function versionsLine(mode: 'docker' | 'local'): string {
+  let servers: string;
+  if (mode === 'docker') {
+    const compose = (() => {
+      try {
+        return readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    const images = [...compose.matchAll(/image:\s*(\S+)/g)].map((m) => m[1]).join(', ');
+    servers = `Docker images ${images}`;
+  } else {
+    const kafka =
+      process.env.KAFKA_VERSION ??
+      scriptDefault('scripts/infra/kafka.sh', /KAFKA_VERSION="\$\{KAFKA_VERSION:-([^}]+)\}"/);
+    const ferret =
+      process.env.FERRETDB_VERSION ??
+      scriptDefault(
+        'scripts/infra/ferretdb.sh',
+        /FERRETDB_VERSION="\$\{FERRETDB_VERSION:-([^}]+)\}"/,
+      );
+    const apicurio = scriptDefault('scripts/infra/schema-registry.sh', /APICURIO_VERSION=(\S+)/);
+    servers = `Kafka ${kafka}, FerretDB ${ferret}, Apicurio Registry ${apicurio}`;
+  }
+  const redis = /v=(\S+)/.exec(runCommand('redis-server', ['--version']).stdout)?.[1] ?? '?';
+  return (
+    `node ${process.version}; ${servers}; Redis ${redis}; kafkajs ${packageVersion('kafkajs')}, ` +
+    `BullMQ ${packageVersion('bullmq')}`
+  );
+}
+
+function commitLine(): string {
+  const head = runCommand('git', ['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return 'unknown (not a git checkout)';
+  // --no-optional-locks: a status that never writes the index. Entries the bench appended and
+  // nobody committed yet do not make the code measured any different.
+  const status = runCommand('git', [
+    '--no-optional-locks',
+    'status',
+    '--porcelain',
+    '--',
+    '.',
+    `:(exclude)${relative(REPO_ROOT, RESULTS_FILE)}`,
+  ]);
+  const dirty = status.stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
+}
