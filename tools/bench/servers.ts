@@ -7,11 +7,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import { infraEnv, withDatabase } from '@tools/harness';
+import { infra, infraEnv, localServer, localServerSays, withDatabase } from '@tools/harness';
 import type { Cleanups } from './cleanups';
 import { skipOwnBacklog } from './herald/backlogs';
 import { errorMessage, say } from './log';
-import { runCommand } from './shell';
 
 export interface Servers {
   brokers: string[];
@@ -22,13 +21,13 @@ export interface Servers {
 
 /** Starts the servers with scripts/infra.sh up when they are not all running; stops only those. */
 export function ensureServersRunning(cleanups: Cleanups): void {
-  if (runCommand('bash', ['scripts/infra.sh', 'status']).status === 0) return;
+  if (infra('status', {}, 'quiet') === 0) return;
   say('servers are not all running: scripts/infra.sh up');
   cleanups.push('scripts/infra.sh down', () => {
     say('stopping the servers the bench started: scripts/infra.sh down');
-    runCommand('bash', ['scripts/infra.sh', 'down'], { inherit: true });
+    infra('down', {}, 'stderr');
   });
-  if (runCommand('bash', ['scripts/infra.sh', 'up'], { inherit: true }).status !== 0) {
+  if (infra('up', {}, 'stderr') !== 0) {
     throw new Error('scripts/infra.sh up failed');
   }
 }
@@ -38,15 +37,15 @@ export function ensureServersRunning(cleanups: Cleanups): void {
  * (and then stopped afterwards). Undefined, with the failure recorded, when it cannot start.
  */
 export function ensureRedisRunning(cleanups: Cleanups, failures: string[]): string | undefined {
-  const redisUrl = () => runCommand('bash', ['scripts/infra/redis.sh', 'url']).stdout.trim();
-  if (runCommand('bash', ['scripts/infra/redis.sh', 'status']).status === 0) return redisUrl();
+  const redisUrl = () => localServerSays('redis', 'url');
+  if (localServer('redis', 'status', 'quiet') === 0) return redisUrl();
   say('starting Redis for the BullMQ baseline: scripts/infra/redis.sh start');
-  if (runCommand('bash', ['scripts/infra/redis.sh', 'start'], { inherit: true }).status !== 0) {
+  if (localServer('redis', 'start', 'stderr') !== 0) {
     failures.push('BullMQ baseline: scripts/infra/redis.sh start failed');
     return undefined;
   }
   cleanups.push('scripts/infra/redis.sh stop', () => {
-    runCommand('bash', ['scripts/infra/redis.sh', 'stop'], { inherit: true });
+    localServer('redis', 'stop', 'stderr');
   });
   return redisUrl();
 }

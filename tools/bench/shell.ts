@@ -1,5 +1,5 @@
 /**
- * Commands the bench runs in the checkout (scripts/infra.sh, the Redis script, git, npm):
+ * Commands the bench runs in the checkout (git, npm, redis-server --version):
  * their output captured, or passed through to stderr so stdout keeps only the results.
  */
 

@@ -5,7 +5,21 @@ import { join } from 'node:path';
 export const REPO_ROOT = join(__dirname, '..', '..');
 export const INFRA_SCRIPT = join(REPO_ROOT, 'scripts', 'infra.sh');
 
-export type LocalServer = 'kafka' | 'schema-registry' | 'ferretdb';
+/** The servers with a script in scripts/infra/ (Redis only for the bench's BullMQ baseline). */
+export type LocalServer = 'kafka' | 'schema-registry' | 'ferretdb' | 'redis';
+
+/**
+ * Where a script's output goes: ours ('inherit'), our stderr (for a caller whose stdout carries
+ * results, like the bench), or nowhere ('quiet', for a status probe).
+ */
+export type ScriptOutput = 'inherit' | 'stderr' | 'quiet';
+
+function stdioFor(
+  output: ScriptOutput,
+): ['ignore', 'inherit' | 'ignore' | 2, 'inherit' | 'ignore'] {
+  if (output === 'quiet') return ['ignore', 'ignore', 'ignore'];
+  return ['ignore', output === 'stderr' ? 2 : 'inherit', 'inherit'];
+}
 
 export function dockerEngineAnswers(): boolean {
   if (process.env.HERALD_NO_DOCKER === '1') return false;
@@ -27,30 +41,50 @@ export function infraMode(env = process.env): 'docker' | 'local' {
   return dockerEngineAnswers() ? 'docker' : 'local';
 }
 
-/** Runs scripts/infra.sh with a subcommand (its output goes to ours) and returns its exit code. */
-export function infra(command: 'up' | 'down' | 'status', extraEnv: Record<string, string> = {}) {
+/** Runs scripts/infra.sh with a subcommand and returns its exit code. */
+export function infra(
+  command: 'up' | 'down' | 'status',
+  extraEnv: Record<string, string> = {},
+  output: ScriptOutput = 'inherit',
+): number {
   const result = spawnSync('bash', [INFRA_SCRIPT, command], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...extraEnv },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: stdioFor(output),
   });
   return result.status ?? 1;
 }
 
-/** Runs one local server's script with a subcommand, e.g. to kill the broker. */
-export function localServer(server: LocalServer, command: string): number {
-  const result = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'infra', `${server}.sh`), command], {
+function localScript(server: LocalServer): string {
+  return join(REPO_ROOT, 'scripts', 'infra', `${server}.sh`);
+}
+
+/** Runs one local server's script with a subcommand (start, stop, kill, status…). */
+export function localServer(
+  server: LocalServer,
+  command: string,
+  output: ScriptOutput = 'inherit',
+  extraEnv: Record<string, string> = {},
+): number {
+  const result = spawnSync('bash', [localScript(server), command], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...extraEnv },
+    stdio: stdioFor(output),
   });
   return result.status ?? 1;
+}
+
+/** What a local server's script prints for a query subcommand, e.g. `url`. */
+export function localServerSays(server: LocalServer, command: string): string {
+  return execFileSync('bash', [localScript(server), command], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** The local registry's Confluent-compatible base URL, as scripts/infra/schema-registry.sh prints it. */
 export function localRegistryUrl(): string {
-  return execFileSync('bash', [join(REPO_ROOT, 'scripts', 'infra', 'schema-registry.sh'), 'url'], {
-    encoding: 'utf8',
-  }).trim();
+  return localServerSays('schema-registry', 'url');
 }
 
 /** Where the servers are, as `scripts/infra.sh env` prints it for the services. */
