@@ -2,11 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import nodemailer from 'nodemailer';
-import {
-  createSimulator,
-  type RecordedRequest,
-  type Simulator,
-} from '../../tools/provider-sim/src/simulator';
+import { createSimulator, type RecordedRequest, type Simulator } from '@tools/provider-sim';
 import { waitFor } from '@tools/harness';
 
 // Needs no broker, registry or database: the simulator runs in-process on free ports, and each

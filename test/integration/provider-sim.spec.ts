@@ -7,7 +7,7 @@ import {
   type RecordedRequest,
   type SimStats,
   type Simulator,
-} from '../../tools/provider-sim/src/simulator';
+} from '@tools/provider-sim';
 
 // Needs no broker, registry or database: the simulator runs in-process on a free port.
 

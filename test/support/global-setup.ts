@@ -1,4 +1,6 @@
-import { dockerEngineAnswers, infra, localRegistryUrl } from '@tools/harness';
+// Jest loads global setup without the tsconfig path aliases, so this imports the harness's infra
+// file by path (it needs no alias itself).
+import { dockerEngineAnswers, infra, localRegistryUrl } from '../../tools/harness/infra';
 import { envServersGiven } from './servers';
 import { startContainers } from './containers';
 

@@ -1,5 +1,5 @@
 import { stopContainers } from './containers';
-import { infra } from '@tools/harness';
+import { infra } from '../../tools/harness/infra';
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.HERALD_TEST_SERVERS === 'testcontainers') await stopContainers();

@@ -5,10 +5,10 @@ import type { ServiceName } from '@herald/config';
 import type { ApiEvent, ApiFeedItem as FeedItem, ApiLog, ApiMessage } from '@herald/read-model';
 import {
   createSimulator,
+  simulatorProviderEnv,
   type RecordedRequest,
   type Simulator,
-} from '../../tools/provider-sim/src/simulator';
-import { simulatorProviderEnv } from '../../tools/provider-sim/src/provider-env';
+} from '@tools/provider-sim';
 import {
   startService,
   stopService,

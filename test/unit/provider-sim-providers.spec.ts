@@ -1,4 +1,4 @@
-import { MessageStore } from '../../tools/provider-sim/src/message-store';
+import { MessageStore } from '../../tools/provider-sim/src/engine/message-store';
 import {
   APNS_REASON_BY_STATUS,
   APNS_REASONS,
@@ -21,7 +21,7 @@ import {
   TWILIO_CODES,
   TWILIO_STATUS,
 } from '../../tools/provider-sim/src/providers/twilio';
-import { messageHeaders, smtpReplyFor } from '../../tools/provider-sim/src/smtp';
+import { messageHeaders, smtpReplyFor } from '../../tools/provider-sim/src/providers/smtp';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (header: unknown, payload: unknown): string => `${b64(header)}.${b64(payload)}.c2ln`;

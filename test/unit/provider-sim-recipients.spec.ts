@@ -4,7 +4,7 @@ import {
   parseRegistration,
   RecipientRegistry,
   type Registration,
-} from '../../tools/provider-sim/src/recipients';
+} from '../../tools/provider-sim/src/engine/recipients';
 
 function registration(body: unknown): Registration {
   const result = parseRegistration(body);

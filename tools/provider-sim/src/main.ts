@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_MESSAGES } from './message-store';
+import { DEFAULT_MAX_MESSAGES } from './engine/message-store';
 import { simulatorProviderEnv } from './provider-env';
 import { MAX_LATENCY_MS } from './scripts';
 import { createSimulator, DEFAULT_MAX_RECORDED } from './simulator';

@@ -1,9 +1,9 @@
 import { type IncomingHttpHeaders } from 'node:http';
-import { type Named } from './recipients';
+import { type Named } from './engine/recipients';
 import { type StatusScript } from './status-scripts';
 
 /**
- * The contract between the shared engine (simulator.ts: scripting, latency, attempts,
+ * The contract between the shared engine (engine/: scripting, latency, attempts,
  * recording) and one simulated provider API (providers/*.ts: paths, recipients, auth, answers).
  */
 

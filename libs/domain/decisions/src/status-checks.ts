@@ -2,22 +2,7 @@ import type { DeliveryError, MessageEvent } from '@herald/messages';
 import type { StatusCheckResult } from './provider-port';
 import { maxAttemptsOf, nextAttempt, type Schedule } from '@herald/retry-policy';
 import { event } from './event-builder';
-import type { DeliveryTask } from './steps';
-
-/** The internal record on herald.status-checks (schemas/status-check-task.avsc). */
-export interface StatusCheckTask {
-  messageId: string;
-  tenantId: string;
-  channel: DeliveryTask['channel'];
-  provider: string;
-  recipient: string;
-  providerMessageId: string;
-  retryPolicy: string;
-  attempt: number;
-  sentAt: number;
-  nextSeq: number;
-  dueAt: number;
-}
+import type { DeliveryTask, StatusCheckTask } from './tasks';
 
 /**
  * The first check of a message the provider accepted. Checks count like send attempts: the

@@ -8,7 +8,7 @@ import {
   tierTopic,
   type DelayTier,
 } from '@herald/delay-tiers';
-import { watchForStop } from '@herald/kafka';
+import { watchForStop } from './stopped-consumers';
 import { TransactionalCommitter, type Output } from './transactional-committer';
 
 export interface ConsumerSettings {

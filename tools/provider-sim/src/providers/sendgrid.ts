@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type MessageStore } from '../message-store';
+import { type MessageStore } from '../engine/message-store';
 import {
   type ErrorDetail,
   type ProviderRoute,

@@ -1,4 +1,4 @@
-import { type MessageStore, type StoredMessage } from '../message-store';
+import { type MessageStore, type StoredMessage } from '../engine/message-store';
 import {
   type ErrorDetail,
   type ProviderRoute,

@@ -1,7 +1,7 @@
 import { type ServerResponse } from 'node:http';
-import { type SimResponse } from './route';
+import { type SimResponse } from '../route';
 
-/** Serialising answers, shared by the provider routes' engine and the control API. */
+/** Serialising answers onto the wire, shared by the listeners and the control API. */
 
 export function payloadOf(response: SimResponse): {
   headers: Record<string, string>;

@@ -1,8 +1,17 @@
 import { type IncomingMessage, type ServerResponse } from 'node:http';
-import { describeRegistration, parseRegistration, type RecipientRegistry } from './recipients';
+import {
+  describeRegistration,
+  parseRegistration,
+  type RecipientRegistry,
+} from '../engine/recipients';
 import { send, simError } from './respond';
-import { type RecordedRequest, type SimResponse } from './route';
-import { type RequestFilter, type SimStats } from './simulator';
+import { type RecordedRequest, type SimResponse } from '../route';
+import {
+  DEFAULT_STATS_LIMIT,
+  type RequestFilter,
+  type SimStats,
+  type StatsFilter,
+} from '../engine/recordings';
 
 /**
  * The simulator's own API on its HTTP port: health, recordings, stats and per-recipient
@@ -15,14 +24,13 @@ import { type RequestFilter, type SimStats } from './simulator';
  *   GET    /_sim/recipients/<r>      DELETE /_sim/recipients/<r>      DELETE /_sim/recipients
  */
 
-export const DEFAULT_STATS_LIMIT = 1000;
 const MAX_STATS_LIMIT = 100_000;
 const CONTROL_BODY_LIMIT = 64 * 1024;
 const RECIPIENTS_PATH = '/_sim/recipients';
 
 export interface ControlDeps {
   requests(filter: RequestFilter): RecordedRequest[];
-  stats(filter: { prefix?: string; limit?: number }): SimStats;
+  stats(filter: StatsFilter): SimStats;
   /** Forgets recordings, counters, registrations and remembered messages. */
   reset(): void;
   registry: RecipientRegistry;

@@ -1,0 +1,110 @@
+import type { DeliveryError, MessageEvent, MessageRequested } from '@herald/messages';
+import { redactUrl } from '@herald/redaction';
+import { maxAttemptsOf, type PolicyRegistry } from '@herald/retry-policy';
+import { event } from './event-builder';
+import type { ProviderCatalog } from './provider-port';
+import { recipientProblem } from './recipient-rules';
+import type { DeliveryTask } from './tasks';
+
+export type IngestDecision =
+  | { kind: 'queued'; event: MessageEvent; task: DeliveryTask }
+  | { kind: 'not_sent'; event: MessageEvent };
+
+/**
+ * What ingest does with a decoded request: reject it (`not_sent`, no attempt can help) or
+ * queue it with the policy it will be retried under.
+ */
+export function ingestRequest(
+  request: MessageRequested,
+  deps: { providers: ProviderCatalog; policies: PolicyRegistry; now: number; newId: () => string },
+): IngestDecision {
+  const summary = {
+    channel: request.channel,
+    provider: request.provider,
+    recipient: redactUrl(request.recipient),
+    retryPolicy: request.retryPolicy,
+    requestedAt: request.requestedAt,
+    metadata: request.metadata,
+  };
+  const base = {
+    messageId: request.messageId,
+    tenantId: request.tenantId,
+    seq: 1,
+    occurredAt: deps.now,
+    current: null,
+    newId: deps.newId,
+  };
+  const problem = requestProblem(request, deps);
+  if (problem) {
+    const error: DeliveryError = {
+      category: 'non_retryable',
+      code: problem.code,
+      message: `${problem.field}: ${problem.problem}`,
+    };
+    return {
+      kind: 'not_sent',
+      event: event(base, { type: 'not_sent', attempt: 0, error, message: summary }),
+    };
+  }
+  const policy = deps.policies.resolve(request.retryPolicy, request.channel);
+  const maxAttempts = maxAttemptsOf(policy.send);
+  return {
+    kind: 'queued',
+    event: event(base, {
+      type: 'queued',
+      attempt: 0,
+      maxAttempts,
+      message: { ...summary, retryPolicy: policy.name },
+    }),
+    task: {
+      messageId: request.messageId,
+      tenantId: request.tenantId,
+      channel: request.channel,
+      provider: request.provider,
+      recipient: request.recipient,
+      content: request.content,
+      metadata: request.metadata,
+      retryPolicy: policy.name,
+      requestedAt: request.requestedAt,
+      attempt: 1,
+      firstAttemptAt: null,
+      nextSeq: 2,
+      dueAt: deps.now,
+    },
+  };
+}
+
+export interface RequestProblem {
+  field: keyof MessageRequested;
+  code: string;
+  problem: string;
+}
+
+/**
+ * Why a well-formed request can never be delivered: an unknown provider or policy, or a
+ * recipient that is not an address of its channel. Ingest's HTTP endpoint answers 400 with it;
+ * a request that arrives on Kafka ends `not_sent` with it.
+ */
+export function requestProblem(
+  request: Pick<
+    MessageRequested,
+    'messageId' | 'channel' | 'provider' | 'recipient' | 'retryPolicy'
+  >,
+  deps: { providers: ProviderCatalog; policies: PolicyRegistry },
+): RequestProblem | null {
+  if (!request.messageId.trim()) {
+    return { field: 'messageId', code: 'invalid_message_id', problem: 'must not be empty' };
+  }
+  const provider = deps.providers.problemWith(request.provider, request.channel);
+  if (provider) return { field: 'provider', code: 'unknown_provider', problem: provider };
+  const recipient = recipientProblem(request.channel, request.recipient);
+  if (recipient) return { field: 'recipient', code: 'invalid_recipient', problem: recipient };
+  if (request.retryPolicy !== null && !deps.policies.get(request.retryPolicy)) {
+    return {
+      field: 'retryPolicy',
+      code: 'unknown_retry_policy',
+      problem: `unknown policy '${request.retryPolicy}' (known: ${deps.policies.names().join(', ')})`,
+    };
+  }
+  return null;
+}

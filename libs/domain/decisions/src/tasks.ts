@@ -1,0 +1,36 @@
+import type { MessageRequested } from '@herald/messages';
+
+// The internal records the decisions hand from one step to the next, through Kafka: what the
+// sender attempts and what the status checker checks. Their Avro schemas are in schemas/.
+
+/** The internal record on herald.deliveries (schemas/delivery-task.avsc). */
+export interface DeliveryTask {
+  messageId: string;
+  tenantId: string;
+  channel: MessageRequested['channel'];
+  provider: string;
+  recipient: string;
+  content: Record<string, string>;
+  metadata: Record<string, string>;
+  retryPolicy: string;
+  requestedAt: number;
+  attempt: number;
+  firstAttemptAt: number | null;
+  nextSeq: number;
+  dueAt: number;
+}
+
+/** The internal record on herald.status-checks (schemas/status-check-task.avsc). */
+export interface StatusCheckTask {
+  messageId: string;
+  tenantId: string;
+  channel: MessageRequested['channel'];
+  provider: string;
+  recipient: string;
+  providerMessageId: string;
+  retryPolicy: string;
+  attempt: number;
+  sentAt: number;
+  nextSeq: number;
+  dueAt: number;
+}
