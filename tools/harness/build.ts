@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ServiceName } from '@herald/config';
 import { REPO_ROOT } from './infra';
@@ -19,10 +20,26 @@ export function builtEntry(name: AppName): string {
   return entry;
 }
 
-/** What an app's bundle is built from: its own folder, every lib and the build settings. */
+/**
+ * What an app's bundle is built from: its own folder and the build settings, and every lib for
+ * a service (the simulator uses none, so that a lib's change does not rebuild it).
+ */
 function sourcesOf(name: AppName): string[] {
-  const own = name === 'provider-sim' ? join('tools', name) : join('apps', name);
-  return [own, 'libs', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
+  const settings = ['package-lock.json', 'tsconfig.json', 'nest-cli.json'];
+  if (name === 'provider-sim') return [join('tools', name), ...settings];
+  return [join('apps', name), 'libs', ...settings];
+}
+
+/** `nest build <app>`, its output appended to `logFile`; whether it succeeded. */
+export function buildApp(name: AppName, logFile: string): boolean {
+  const fd = openSync(logFile, 'a');
+  try {
+    const nest = join(REPO_ROOT, 'node_modules', '.bin', 'nest');
+    const result = spawnSync(nest, ['build', name], { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] });
+    return result.status === 0;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

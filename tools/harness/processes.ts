@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVICE_PORTS } from '@herald/config';
 import { builtEntry, type AppName } from './build';
+import { SIMULATOR_PORTS } from '../provider-sim/src/ports';
 import { REPO_ROOT } from './infra';
 import { waitFor } from './wait';
 
@@ -15,7 +16,7 @@ import { waitFor } from './wait';
 /** The variable each app reads its HTTP port from. */
 export const PORT_VARIABLES: Record<AppName, string> = {
   ...Object.fromEntries(Object.entries(SERVICE_PORTS).map(([name, p]) => [name, p.variable])),
-  'provider-sim': 'PROVIDER_SIM_PORT',
+  'provider-sim': SIMULATOR_PORTS.http.variable,
 } as Record<AppName, string>;
 
 export async function freePort(): Promise<number> {
@@ -48,6 +49,8 @@ export interface StartOptions {
   port?: number;
   /** Appends the app's output to this file instead of keeping it in memory. */
   logFile?: string;
+  /** Empties logFile first, so it holds this run only. */
+  freshLog?: boolean;
   /** Arguments for node before the entry, e.g. --cpu-prof. */
   nodeArgs?: string[];
 }
@@ -66,6 +69,7 @@ export async function startService(
   let child: ChildProcess;
   let output: () => string;
   if (options.logFile) {
+    if (options.freshLog) writeFileSync(options.logFile, '');
     const fd = openSync(options.logFile, 'a');
     try {
       child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
@@ -96,7 +100,7 @@ export async function startService(
 }
 
 function isStartOptions(value: Record<string, string> | StartOptions): value is StartOptions {
-  return ['env', 'port', 'logFile', 'nodeArgs'].some((key) => key in value);
+  return ['env', 'port', 'logFile', 'freshLog', 'nodeArgs'].some((key) => key in value);
 }
 
 function readLog(file: string): string {
@@ -125,18 +129,47 @@ export async function readiness(
   return { status: response.status, body: await response.json() };
 }
 
-/** Waits until /health/ready answers 200; fails at once, with its output, if the app exits. */
-export function waitUntilReady(service: RunningService, timeoutMs = 90_000) {
-  return waitFor(
+/** The app exited while something waited for it; the message ends with its last output. */
+export class ExitedError extends Error {
+  constructor(service: RunningService) {
+    super(`${service.name} exited: ${outputTail(service, 40)}`);
+  }
+}
+
+/**
+ * Waits until /health/ready answers 200. Fails at once, with the app's output, if it exits
+ * (waitFor would only retry the probe until its deadline), else at the deadline.
+ */
+export async function waitUntilReady(service: RunningService, timeoutMs = 90_000): Promise<void> {
+  let waiting = true;
+  const ready = waitFor(
     `${service.name} to report ready`,
-    async () => {
-      if (!isRunning(service)) {
-        throw new Error(`${service.name} exited: ${outputTail(service, 40)}`);
-      }
-      return (await readiness(service)).status === 200 ? true : undefined;
-    },
+    // Once the exit has decided, the next poll ends the wait instead of probing on.
+    async () => (!waiting || (await readiness(service)).status === 200 ? true : undefined),
     { timeoutMs, intervalMs: 250 },
   );
+  const exited = service.exited.then(() => {
+    if (waiting) throw new ExitedError(service);
+  });
+  try {
+    await Promise.race([ready, exited]);
+  } finally {
+    waiting = false;
+  }
+}
+
+/** Whether something accepts connections on 127.0.0.1:port (a taken port, a server that is up). */
+export function portOpen(port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** SIGTERM, then SIGKILL if it has not exited after the grace period. Resolves with the exit code. */

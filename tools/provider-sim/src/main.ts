@@ -3,6 +3,7 @@ import { DEFAULT_MAX_MESSAGES } from './engine/message-store';
 import { simulatorProviderEnv } from './provider-env';
 import { MAX_LATENCY_MS } from './scripts';
 import { createSimulator, DEFAULT_MAX_RECORDED } from './simulator';
+import { SIMULATOR_PORTS } from './ports';
 
 class EnvError extends Error {}
 
@@ -14,6 +15,11 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
     throw new EnvError(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
   }
   return Number(value);
+}
+
+/** 0 is allowed so tests and scripts can ask the OS for a free port. */
+function portFromEnv(port: { variable: string; default: number }): number {
+  return intFromEnv(port.variable, port.default, 0, 65535);
 }
 
 function boolFromEnv(name: string): boolean {
@@ -36,10 +42,9 @@ function readConfig(): {
   const host = (process.env.PROVIDER_SIM_HOST ?? '').trim() || '127.0.0.1';
   if (/\s/.test(host)) throw new EnvError(`PROVIDER_SIM_HOST must be a host name or address`);
   return {
-    // 0 is allowed so tests and scripts can ask the OS for a free port.
-    port: intFromEnv('PROVIDER_SIM_PORT', 4010, 0, 65535),
-    apnsPort: intFromEnv('PROVIDER_SIM_APNS_PORT', 4011, 0, 65535),
-    smtpPort: intFromEnv('PROVIDER_SIM_SMTP_PORT', 2525, 0, 65535),
+    port: portFromEnv(SIMULATOR_PORTS.http),
+    apnsPort: portFromEnv(SIMULATOR_PORTS.apns),
+    smtpPort: portFromEnv(SIMULATOR_PORTS.smtp),
     host,
     latencyMs: intFromEnv('PROVIDER_SIM_LATENCY_MS', 0, 0, MAX_LATENCY_MS),
     maxRecorded: intFromEnv('PROVIDER_SIM_MAX_RECORDED', DEFAULT_MAX_RECORDED, 0, 10_000_000),

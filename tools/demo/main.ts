@@ -1,0 +1,178 @@
+/**
+ * npm run demo [-- send | events [--from-beginning]]
+ *
+ * Herald's main job end to end on this machine. Starts the real servers if they are not up,
+ * builds (when the sources changed) and starts the four services and the provider simulator,
+ * with every provider (SendGrid, SMTP, Twilio, Slack, FCM, APNs) pointed at the simulator
+ * through throwaway credentials, then sends messages that take different paths (webhooks:
+ * instant success, retries, Retry-After, giving up, not_sent, rejected; then one per channel:
+ * SMS and email confirmed by status checks, a bounce, chat, push, a bad device token, in-app),
+ * waits for their final statuses and prints them; it exits non-zero if any ended differently.
+ * On exit it stops the services and the simulator, and the servers it started (servers it found
+ * running are left running). scripts/demo.sh installs the npm dependencies first if needed.
+ *
+ *   send                        only send the messages and report, to a Herald already running
+ *   events [--from-beginning]   print every event on herald.message-events as it arrives
+ *                               (--from-beginning: the whole topic); Ctrl-C stops it
+ *
+ * Every port is overridable, so the demo can run beside another Herald:
+ *   HERALD_RUN_DIR=/tmp/demo-run KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 \
+ *   SCHEMA_REGISTRY_PORT=18081 MONGODB_PORT=27018 INGEST_PORT=13000 PROJECTOR_PORT=13001 \
+ *   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 PROVIDER_SIM_PORT=14010 \
+ *   PROVIDER_SIM_APNS_PORT=14011 PROVIDER_SIM_SMTP_PORT=12525 npm run demo
+ * Other server ports than the defaults mean local servers (HERALD_INFRA_MODE=local), since
+ * Docker Compose publishes the defaults only. The simulator's PROVIDER_SIM_PORT serves the HTTP
+ * providers and webhooks; APNs (cleartext HTTP/2) and SMTP have their own listeners, on
+ * PROVIDER_SIM_APNS_PORT (default 4011) and PROVIDER_SIM_SMTP_PORT (default 2525).
+ * HERALD_RUN_DIR holds the servers' data, pids and logs, the services' logs, and the simulator's
+ * throwaway provider credentials in sim-credentials/ (default .herald).
+ * HERALD_TIME_SCALE (default 0.005) shrinks every retry delay: Knock's 30 minutes take 9 s.
+ * HERALD_DEMO_TIMEOUT_S bounds the wait for final statuses (default 90, or Knock's 30-minute
+ * window at HERALD_TIME_SCALE plus a minute when that is longer).
+ * HERALD_DEMO_BUILD=1 rebuilds every app, =0 never builds (default: the apps whose sources
+ * changed); HERALD_DEMO_KEEP=1 keeps everything running until Enter or Ctrl-C (the default in a
+ * terminal), HERALD_DEMO_KEEP=0 stops right away.
+ */
+
+import { createInterface } from 'node:readline';
+import { killAllStarted } from '@tools/harness';
+import { watchEvents } from './events';
+import { errorMessage, heading, red } from './output';
+import { runScenarios } from './run';
+import { readSettings, type Settings } from './settings';
+import { DemoExit, requireFreePorts, Stack } from './stack';
+import type { Target } from './target';
+
+const USAGE = 'usage: npm run demo [-- send | events [--from-beginning]]';
+
+function targetOf({ ports, servers, timeScale, logDir }: Settings): Target {
+  const local = (port: number) => `http://127.0.0.1:${port}`;
+  // Long enough for Knock's window at this time scale, plus a minute for everything else.
+  const timeoutS = Number(process.env.HERALD_DEMO_TIMEOUT_S || Math.max(90, 1800 * timeScale + 60));
+  return {
+    ingest: local(ports.ingest),
+    projector: local(ports.projector),
+    sim: local(ports['provider-sim']),
+    kafkaBrokers: servers.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
+    schemaRegistryUrl: servers.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
+    timeScale,
+    timeoutMs: timeoutS * 1000,
+    logDir,
+  };
+}
+
+/** Prints why the demo stops (unless that was printed already) and returns its exit code. */
+function failed(error: unknown): number {
+  if (error instanceof DemoExit) return error.code;
+  console.error(`demo: ${errorMessage(error)}`);
+  return 1;
+}
+
+/** Sends the messages and reports; a failure to talk to Herald is exit code 1, explained. */
+async function scenarios(target: Target): Promise<number> {
+  try {
+    return await runScenarios(target);
+  } catch (error) {
+    console.error(red(`demo failed: ${errorMessage(error)}`));
+    return 1;
+  }
+}
+
+/** Until Enter on a terminal; otherwise until a signal (Ctrl-C, SIGTERM). */
+async function keepUp(): Promise<void> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const keep = process.env.HERALD_DEMO_KEEP || (interactive ? '1' : '0');
+  if (keep !== '1') return;
+  heading('Herald stays up so you can try the commands above; press Enter (or Ctrl-C) to stop it.');
+  if (process.stdin.isTTY) {
+    // terminal: false keeps the terminal cooked, so Ctrl-C stays a SIGINT for the handler below.
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    await new Promise<void>((resolve) => {
+      lines.once('line', () => resolve());
+      lines.once('close', () => resolve());
+    });
+    lines.close();
+  } else {
+    await new Promise<never>(() => setInterval(() => {}, 1 << 30));
+  }
+}
+
+/** The whole demo: the stack up, the messages, then everything it started down again. */
+async function demo(): Promise<number> {
+  let stack: Stack;
+  let settings: Settings;
+  try {
+    settings = readSettings({ forStack: true });
+    await requireFreePorts(settings);
+    stack = new Stack(settings);
+    stack.noteRunningServers();
+  } catch (error) {
+    return failed(error);
+  }
+
+  // Ctrl-C (130) or SIGTERM (143) still stops what was started; a second one stops at once.
+  let signalled: number | undefined;
+  const onSignal = (code: number) => {
+    if (signalled !== undefined) {
+      killAllStarted();
+      process.exit(code);
+    }
+    signalled = code;
+    void stack.down().finally(() => {
+      // Anything started while it was stopping (a service spawning that moment) goes too.
+      killAllStarted();
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => onSignal(130));
+  process.on('SIGTERM', () => onSignal(143));
+
+  let code: number;
+  try {
+    await stack.up();
+    code = await scenarios(targetOf(settings));
+    // Like the shell demo before it: a failed run stops at once, nothing is kept up to inspect.
+    if (code === 0) await keepUp();
+  } catch (error) {
+    // After a signal, failures are the stop's doing (services gone mid-request): not news.
+    code = signalled ?? failed(error);
+  }
+  await stack.down();
+  return signalled ?? code;
+}
+
+async function main(): Promise<number> {
+  const [command = 'run', ...flags] = process.argv.slice(2);
+  switch (command) {
+    case 'run':
+      return demo();
+    case 'send':
+      try {
+        return await scenarios(targetOf(readSettings({ forStack: false })));
+      } catch (error) {
+        return failed(error);
+      }
+    case 'events':
+      try {
+        await watchEvents(
+          targetOf(readSettings({ forStack: false })),
+          flags.includes('--from-beginning'),
+        );
+      } catch (error) {
+        console.error(red(`demo failed: ${errorMessage(error)}`));
+        return 1;
+      }
+      // Runs until a signal; its handler exits.
+      return new Promise<never>(() => {});
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+void main().then((code) => process.exit(code));
