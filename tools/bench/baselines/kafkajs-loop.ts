@@ -53,7 +53,7 @@ export interface BaselineResult {
   cpu?: CpuUsage;
 }
 
-/** Same long-poll bound and heartbeat cadence as Herald's consumers (libs/pipeline). */
+/** Same long-poll bound and heartbeat cadence as Herald's consumers (libs/edge/kafka). */
 const FETCH_WAIT_MS = 50;
 const HEARTBEAT_EVERY_MS = 3_000;
 /** Records per produce request of the load generator. */
