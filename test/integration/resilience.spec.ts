@@ -59,9 +59,11 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     await sending;
     // Restarted under the same instance id: its unfinished transaction is fenced off at once.
     const restarted = await startService('sender', {
-      HERALD_TIME_SCALE: String(SCALE),
-      HERALD_INSTANCE_ID: `sender-a-${run}`,
-      HERALD_KAFKA_SESSION_TIMEOUT_MS: '8000',
+      env: {
+        HERALD_TIME_SCALE: String(SCALE),
+        HERALD_INSTANCE_ID: `sender-a-${run}`,
+        HERALD_KAFKA_SESSION_TIMEOUT_MS: '8000',
+      },
     });
     herald.services.push(restarted);
     await waitUntilReady(restarted);

@@ -44,7 +44,7 @@ describe('an incompatible schema change', () => {
   });
 
   it('stops a service at start, before it reports anything ready', async () => {
-    const service = await startService('ingest', { HERALD_SCHEMA_DIR: dir });
+    const service = await startService('ingest', { env: { HERALD_SCHEMA_DIR: dir } });
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([
       service.exited,

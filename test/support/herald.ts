@@ -47,7 +47,7 @@ export class Herald {
     );
     const fullEnv = { ...providers.env, ...env };
     const names: ServiceName[] = ['ingest', 'sender', 'projector', ...extra];
-    const services = await Promise.all(names.map((name) => startService(name, fullEnv)));
+    const services = await Promise.all(names.map((name) => startService(name, { env: fullEnv })));
     const herald = new Herald(sim, services, fullEnv, providers.secrets);
     await Promise.all(services.map((service) => waitUntilReady(service)));
     return herald;
@@ -60,7 +60,7 @@ export class Herald {
   }
 
   async startAnother(name: ServiceName, env: Record<string, string> = {}): Promise<RunningService> {
-    const service = await startService(name, { ...this.env, ...env });
+    const service = await startService(name, { env: { ...this.env, ...env } });
     this.services.push(service);
     await waitUntilReady(service);
     return service;

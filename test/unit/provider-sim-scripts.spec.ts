@@ -5,7 +5,7 @@ import {
   parseLatency,
   parseScript,
   type Script,
-} from '../../tools/provider-sim/src/scripts';
+} from '../../tools/provider-sim/src/engine/scripts';
 
 function parsed(text: string): Script {
   const result = parseScript(text);

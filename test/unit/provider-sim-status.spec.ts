@@ -5,7 +5,7 @@ import {
   phaseAt,
   statusScriptName,
   type StatusScript,
-} from '../../tools/provider-sim/src/status-scripts';
+} from '../../tools/provider-sim/src/engine/status-scripts';
 
 function parsed(text: string): StatusScript {
   const result = parseStatusScript(text);

@@ -60,9 +60,8 @@ const live = new Set<ChildProcess>();
 
 export async function startService(
   name: AppName,
-  envOrOptions: Record<string, string> | StartOptions = {},
+  options: StartOptions = {},
 ): Promise<RunningService> {
-  const options: StartOptions = isStartOptions(envOrOptions) ? envOrOptions : { env: envOrOptions };
   const port = options.port ?? (await freePort());
   const env = { ...process.env, [PORT_VARIABLES[name]]: String(port), ...options.env };
   const args = [...(options.nodeArgs ?? []), builtEntry(name)];
@@ -97,10 +96,6 @@ export async function startService(
     }),
   );
   return { name, port, process: child, output, logFile: options.logFile ?? null, exited };
-}
-
-function isStartOptions(value: Record<string, string> | StartOptions): value is StartOptions {
-  return ['env', 'port', 'logFile', 'freshLog', 'nodeArgs'].some((key) => key in value);
 }
 
 function readLog(file: string): string {

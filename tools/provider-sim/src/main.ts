@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_MESSAGES } from './engine/message-store';
 import { simulatorProviderEnv } from './provider-env';
-import { MAX_LATENCY_MS } from './scripts';
+import { MAX_LATENCY_MS } from './engine/scripts';
 import { createSimulator, DEFAULT_MAX_RECORDED } from './simulator';
 import { SIMULATOR_PORTS } from './ports';
 

@@ -1,6 +1,6 @@
 import { type IncomingHttpHeaders } from 'node:http';
 import { type Named } from './engine/recipients';
-import { type StatusScript } from './status-scripts';
+import { type StatusScript } from './engine/status-scripts';
 
 /**
  * The contract between the shared engine (engine/: scripting, latency, attempts,

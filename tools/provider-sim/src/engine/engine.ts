@@ -6,7 +6,7 @@ import { SMTP_PATH, SMTP_ROUTE } from '../providers/smtp';
 import { twilioRoutes } from '../providers/twilio';
 import { webhookRoute } from '../providers/webhook';
 import { type ProviderRoute, type RecordedRequest, type SimResponse } from '../route';
-import { decide, parseScript, type Decision } from '../scripts';
+import { decide, parseScript, type Decision } from './scripts';
 import { Delays } from './delays';
 import { ProviderExchange, type Arrival } from './exchange';
 import { DEFAULT_MAX_MESSAGES, MessageStore } from './message-store';

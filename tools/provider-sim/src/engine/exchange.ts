@@ -14,7 +14,7 @@ import {
   parseLatency,
   type Decision,
   type Script,
-} from '../scripts';
+} from './scripts';
 import { type Named, type RecipientRegistry } from './recipients';
 import { type Recordings } from './recordings';
 import { inlineOf, NO_INLINE, sendScriptFor, statusScriptFor } from './script-choice';

@@ -1,5 +1,5 @@
 import { type Named } from './recipients';
-import { type StatusScript } from '../status-scripts';
+import { type StatusScript } from './status-scripts';
 
 /** A message a provider accepted, kept so its status can be looked up later. */
 export interface StoredMessage {

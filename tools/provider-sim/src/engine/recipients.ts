@@ -1,5 +1,5 @@
-import { parseScript, type Script } from '../scripts';
-import { parseStatusScript, type StatusScript } from '../status-scripts';
+import { parseScript, type Script } from './scripts';
+import { parseStatusScript, type StatusScript } from './status-scripts';
 
 /**
  * Scripts chosen per recipient: registered through the control API, or written inline in the

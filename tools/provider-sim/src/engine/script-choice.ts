@@ -1,5 +1,5 @@
-import { parseScript, type Script } from '../scripts';
-import { DEFAULT_STATUS_SCRIPT, parseStatusScript, type StatusScript } from '../status-scripts';
+import { parseScript, type Script } from './scripts';
+import { DEFAULT_STATUS_SCRIPT, parseStatusScript, type StatusScript } from './status-scripts';
 import {
   inlineScriptsOf,
   type InlineScripts,

@@ -6,7 +6,7 @@ import {
   type RequestInput,
   type SimResponse,
 } from '../route';
-import { phaseAt, type MessagePhase } from '../status-scripts';
+import { phaseAt, type MessagePhase } from '../engine/status-scripts';
 import { at, bearerToken, text } from './shared';
 
 /**

@@ -1,4 +1,4 @@
-import { type Decision } from '../scripts';
+import { type Decision } from '../engine/scripts';
 
 /**
  * SMTP as a provider API: the path and counter namespace its deliveries are recorded under, the

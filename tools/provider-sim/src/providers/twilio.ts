@@ -5,7 +5,7 @@ import {
   type RequestInput,
   type SimResponse,
 } from '../route';
-import { phaseAt, type MessagePhase } from '../status-scripts';
+import { phaseAt, type MessagePhase } from '../engine/status-scripts';
 import { basicAuth, decodeSegment, randomHex32 } from './shared';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { hookScriptOf } from '../scripts';
+import { hookScriptOf } from '../engine/scripts';
 import { type ProviderRoute } from '../route';
 
 /**
