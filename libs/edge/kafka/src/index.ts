@@ -6,5 +6,4 @@ export * from './dead-letter';
 export * from './transactional-committer';
 export * from './scheduled-work';
 export * from './group-commit';
-export * from './decode-records';
 export * from './request-publisher';

@@ -1,3 +1,4 @@
 export * from './projection';
 export * from './projector-metrics';
 export * from './rebuild';
+export * from './decode-records';

@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
-  decodeRecords,
   runWriteBehindConsumer,
   type Output,
   type RunningConsumer,
@@ -12,6 +11,7 @@ import type { ReadModelStore } from '@herald/mongo';
 import { PendingEvents } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
+import { decodeRecords } from './decode-records';
 import { recordApplied } from './projector-metrics';
 
 export const PROJECTOR_GROUP = 'herald-projector';

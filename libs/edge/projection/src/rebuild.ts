@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { createKafka, decodeRecords, readToEnd } from '@herald/kafka';
+import { createKafka, readToEnd } from '@herald/kafka';
 import { createMongoClient, EVENTS, heraldDb, MESSAGES, ReadModelStore } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
+import { decodeRecords } from './decode-records';
 import { PROJECTOR_GROUP } from './projection';
 
 /**

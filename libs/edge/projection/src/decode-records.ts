@@ -2,8 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { MessageEvent } from '@herald/messages';
 import type { PendingRecord } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
-import { decodeOrDeadLetter } from './dead-letter';
-import type { Output } from './transactional-committer';
+import { decodeOrDeadLetter, type Output } from '@herald/kafka';
 
 /**
  * Decodes a batch of events, each with its offset and append time (its Kafka timestamp);
