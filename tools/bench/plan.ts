@@ -4,14 +4,7 @@
  */
 
 /** In the order the bench runs them. */
-export const SCENARIOS = [
-  'kafkajs',
-  'bullmq',
-  'instant',
-  'latency100',
-  'halfload',
-  'retry',
-] as const;
+const SCENARIOS = ['kafkajs', 'bullmq', 'instant', 'latency100', 'halfload', 'retry'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
@@ -36,7 +29,9 @@ export function parseArguments(args: readonly string[]): Arguments {
   if (args.includes('--help') || args.includes('-h')) return { kind: 'help' };
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
-  const unknown = args.filter((arg, i) => arg !== '--quick' && i !== onlyAt && i !== onlyAt + 1);
+  // Without --only, onlyAt + 1 is 0: the first argument must still be checked.
+  const isOnly = (i: number) => onlyAt >= 0 && (i === onlyAt || i === onlyAt + 1);
+  const unknown = args.filter((arg, i) => arg !== '--quick' && !isOnly(i));
   const badScenario = only?.find((name) => !(SCENARIOS as readonly string[]).includes(name));
   if (unknown.length > 0 || (only && only.length === 0) || badScenario) {
     return { kind: 'invalid', unknown };
