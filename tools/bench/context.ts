@@ -9,12 +9,7 @@ import { join } from 'node:path';
 import { entryOf, REPO_ROOT, staleSource } from '@tools/harness';
 import { Cleanups } from './cleanups';
 import { RequestProducer } from './herald/requests';
-import {
-  SERVICES,
-  startSimulator,
-  stopBenchProcess,
-  type SimulatorProcess,
-} from './herald/services';
+import { APPS, startSimulator, stopBenchProcess, type SimulatorProcess } from './herald/services';
 import { say } from './log';
 import type { Plan } from './plan';
 import { recordRss, type Results } from './results';
@@ -88,8 +83,6 @@ export async function prepare(run: BenchRun, options: { redis: boolean }): Promi
   run.cleanups.push('close the producer', () => producer.close());
   return { ...run, servers, sim, producer, redisUrl };
 }
-
-const APPS = [...SERVICES, 'provider-sim'] as const;
 
 /** Builds only when an app's bundle is missing; otherwise warns when sources are newer. */
 function ensureBuilt(notes: string[]): void {

@@ -10,10 +10,8 @@ import { infraMode, REPO_ROOT } from '@tools/harness';
 import type { BenchRun } from './context';
 import { ROLES, type CpuUsage } from './cpu-usage';
 import type { Throughput } from './herald/load';
-import { MAX_IN_FLIGHT, PARTITION_CONCURRENCY, SERVICES } from './herald/services';
+import { APPS, MAX_IN_FLIGHT, PARTITION_CONCURRENCY, SERVICES } from './herald/services';
 import { say } from './log';
-import type { Plan } from './plan';
-import type { Results } from './results';
 import { runCommand } from './shell';
 import { formatInt, formatMb, formatMs, formatRate, formatRatio, markdownTable } from './stats';
 
@@ -61,8 +59,8 @@ busy.
  * measured nothing.
  */
 export function writeReport(run: BenchRun, trial: boolean): void {
-  const { settings, results, failures, notes, runId } = run;
-  const report = renderReport(settings, results, failures, notes, runId);
+  const { results, failures, notes } = run;
+  const report = renderReport(run);
   process.stdout.write(`\n${report.table}\n\n${report.targets}\n`);
   if (notes.length > 0)
     process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
@@ -81,13 +79,8 @@ export function writeReport(run: BenchRun, trial: boolean): void {
   }
 }
 
-export function renderReport(
-  settings: Plan,
-  results: Results,
-  failures: string[],
-  notes: string[],
-  runId: string,
-): { table: string; targets: string; entry: string } {
+function renderReport(run: BenchRun): { table: string; targets: string; entry: string } {
+  const { settings, results, failures, notes, runId } = run;
   const { kafkajs, bullmq, instant, slow, paced, retry } = results;
   // An incomplete run's rate is what it reached before its time limit.
   const rate = (t: Throughput | undefined) =>
@@ -144,7 +137,7 @@ export function renderReport(
     ],
     ['retries fired early', retry ? `${retry.early} of ${retry.measured}` : '—', '', '', '', ''],
   ];
-  for (const name of [...SERVICES, 'provider-sim'] as const) {
+  for (const name of APPS) {
     const rss = results.rss.get(name);
     rows.push([
       `peak RSS ${name}`,

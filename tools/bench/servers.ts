@@ -5,7 +5,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { infra, infraEnv, localServer, localServerSays, withDatabase } from '@tools/harness';
 import type { Cleanups } from './cleanups';
@@ -111,15 +111,7 @@ export async function dropDatabase(uri: string): Promise<void> {
   await withMongo(uri, 30_000, (client) => client.db().dropDatabase());
 }
 
-export async function topicPartitions(
-  servers: Servers,
-  topic: string,
-): Promise<number | undefined> {
-  const kafka = new Kafka({
-    clientId: 'herald-bench-admin',
-    brokers: servers.brokers,
-    logLevel: logLevel.ERROR,
-  });
+export async function topicPartitions(kafka: Kafka, topic: string): Promise<number | undefined> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -132,15 +124,10 @@ export async function topicPartitions(
 
 /** Skips what this run left unfinished on Herald's topics (see skipOwnBacklog). */
 export async function leaveTopicsClean(
-  servers: Servers,
+  kafka: Kafka,
   runId: string,
   notes: string[],
 ): Promise<void> {
-  const kafka = new Kafka({
-    clientId: 'herald-bench-cleanup',
-    brokers: servers.brokers,
-    logLevel: logLevel.ERROR,
-  });
   let result = await skipOwnBacklog(kafka, `${runId}-`);
   if (result.busyGroups.length > 0) {
     // A member killed rather than stopped stays in its group until its session times out.

@@ -9,13 +9,12 @@ import { REPO_ROOT } from '@tools/harness';
 export function runCommand(
   command: string,
   args: string[],
-  options: { inherit?: boolean; env?: Record<string, string> } = {},
+  options: { inherit?: boolean } = {},
 ): { status: number; stdout: string } {
   const result = spawnSync(command, args, {
     cwd: REPO_ROOT,
     encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    // Progress of infra scripts goes to our stderr, so stdout keeps only the results.
+    // Progress (npm run build's) goes to our stderr, so stdout keeps only the results.
     stdio: options.inherit
       ? ['ignore', process.stderr, process.stderr]
       : ['ignore', 'pipe', 'pipe'],

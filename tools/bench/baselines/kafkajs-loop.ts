@@ -19,14 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { CpuWindow, type CpuUsage } from '../cpu-usage';
 import pLimit from 'p-limit';
 import { Agent, request } from 'undici';
-import {
-  Kafka,
-  logLevel,
-  Partitioners,
-  type Consumer,
-  type EachBatchPayload,
-  type Message,
-} from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
+import { createKafka } from '@herald/kafka';
 
 export interface KafkajsBaselineOptions {
   brokers: string[];
@@ -79,13 +73,8 @@ export async function runKafkajsBaseline(opts: KafkajsBaselineOptions): Promise<
   const countGroup = `bench.baseline.${runId}.count`;
   const httpTimeoutMs = opts.httpTimeoutMs ?? 30_000;
 
-  const kafka = new Kafka({
-    clientId: `bench-baseline-${runId}`,
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    connectionTimeout: 3000,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
-  });
+  // Herald's client settings (log level, connection timeout, retries).
+  const kafka = createKafka({ clientId: `bench-baseline-${runId}`, brokers: opts.brokers });
   const admin = kafka.admin();
   // Like libs/providers/src/http-call.ts, with as many connections as calls in flight.
   const agent = new Agent({

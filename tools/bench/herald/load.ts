@@ -16,7 +16,7 @@ import {
   summaryMs,
   type Quantiles,
 } from './metrics';
-import { hookUrl, webhookRequest, type RequestProducer } from './requests';
+import { hookUrl, webhookRequest, type EncodedRequest, type RequestProducer } from './requests';
 import type { HeraldServices } from './services';
 
 export class IncompleteRunError extends Error {
@@ -106,6 +106,23 @@ interface MessageOptions {
   idPrefix: string;
 }
 
+/** The run's message i, to a webhook the simulator answers 200 after `latencyMs`. */
+function encodeOk(
+  producer: RequestProducer,
+  options: MessageOptions,
+  i: number,
+  latencyMs?: number,
+): Promise<EncodedRequest> {
+  const id = `${options.idPrefix}-${i}`;
+  return producer.encode(
+    webhookRequest({
+      messageId: id,
+      tenantId: options.tenantId,
+      recipient: hookUrl(options.simUrl, 'ok', id, latencyMs),
+    }),
+  );
+}
+
 /**
  * Warm-up, not measured: one probe message (its `sent` proves every consumer has joined its
  * group and the whole path works; throws if it does not come within a minute or `timeoutMs`),
@@ -121,14 +138,7 @@ export async function warmUp(
     timeoutMs: number;
   },
 ): Promise<{ quiet: boolean; leftover: number }> {
-  const make = (i: number) =>
-    producer.encode(
-      webhookRequest({
-        messageId: `${options.idPrefix}-${i}`,
-        tenantId: options.tenantId,
-        recipient: hookUrl(options.simUrl, 'ok', `${options.idPrefix}-${i}`, options.latencyMs),
-      }),
-    );
+  const make = (i: number) => encodeOk(producer, options, i, options.latencyMs);
   const base = sentCount(await services.metrics());
   await producer.send([await make(0)]);
   await requireSent(services, base + 1, Math.max(60_000, options.timeoutMs), 'warm-up probe');
@@ -176,16 +186,9 @@ export async function measureBurst(
   },
 ): Promise<Throughput> {
   const records = await Promise.all(
-    Array.from({ length: options.messages }, (_, i) => {
-      const id = `${options.idPrefix}-${i}`;
-      return producer.encode(
-        webhookRequest({
-          messageId: id,
-          tenantId: options.tenantId,
-          recipient: hookUrl(options.simUrl, 'ok', id, options.latencyMs),
-        }),
-      );
-    }),
+    Array.from({ length: options.messages }, (_, i) =>
+      encodeOk(producer, options, i, options.latencyMs),
+    ),
   );
   const base = sentCount(await services.metrics());
   const expected = options.messages + (options.leftover ?? 0);
@@ -248,16 +251,7 @@ export async function measurePaced(
     if (due > produced) {
       const from = produced;
       const batch = await Promise.all(
-        Array.from({ length: due - from }, (_, k) => {
-          const id = `${options.idPrefix}-${from + k}`;
-          return producer.encode(
-            webhookRequest({
-              messageId: id,
-              tenantId: options.tenantId,
-              recipient: hookUrl(options.simUrl, 'ok', id),
-            }),
-          );
-        }),
+        Array.from({ length: due - from }, (_, k) => encodeOk(producer, options, from + k)),
       );
       produced = due;
       await producer.send(batch);

@@ -38,8 +38,6 @@ interface RecordedRequest {
   outcome: string;
 }
 
-const EVENT_SCHEMA = 'message-event';
-
 /**
  * Reads herald.message-events from its end as it was when called, through a throwaway consumer
  * group, keeping each message's first delivery_attempted of this tenant.
@@ -67,7 +65,10 @@ async function watchAttempts(
     autoCommit: false,
     eachMessage: async ({ message }) => {
       if (!message.value) return;
-      const event = await producer.avro.decode<MessageEvent>(message.value, EVENT_SCHEMA);
+      const event = await producer.avro.decode<MessageEvent>(
+        message.value,
+        TOPICS.messageEvents.valueSchema,
+      );
       if (event.tenantId !== tenantId || event.type !== 'delivery_attempted') return;
       if (!event.messageId.startsWith(`${idPrefix}-`)) return;
       const known = due.get(event.messageId);

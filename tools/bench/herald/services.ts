@@ -20,6 +20,8 @@ import { APPLIED, parsePrometheus, PROJECTION_LAG, REQUEST_TO_SENT, type Metrics
 
 /** Started together, one instance each. */
 export const SERVICES: readonly ServiceName[] = ['ingest', 'sender', 'status-checker', 'projector'];
+/** Every app the bench runs: the services and the provider simulator. */
+export const APPS = [...SERVICES, 'provider-sim'] as const;
 
 /** Per process, as HERALD_MAX_IN_FLIGHT; the baselines get the same concurrency. */
 export const MAX_IN_FLIGHT = 512;
@@ -63,7 +65,6 @@ export async function startSimulator(options: {
   label: string;
   recording: boolean;
 }): Promise<SimulatorProcess> {
-  const port = await freePort();
   const env = {
     PROVIDER_SIM_HOST: '127.0.0.1',
     PROVIDER_SIM_APNS_PORT: String(await freePort()),
@@ -74,7 +75,6 @@ export async function startSimulator(options: {
   const logFile = join(options.logDir, `provider-sim-${options.label}.log`);
   const sim = await startService('provider-sim', {
     env,
-    port,
     logFile,
     nodeArgs: cpuProfileArgs(logFile),
   });
@@ -84,7 +84,7 @@ export async function startSimulator(options: {
     await stopService(sim);
     throw error;
   }
-  return { ...sim, url: `http://127.0.0.1:${port}` };
+  return { ...sim, url: `http://127.0.0.1:${sim.port}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,7 +106,6 @@ export class HeraldServices {
   }): Promise<HeraldServices> {
     const processes = new Map<ServiceName, RunningService>();
     for (const name of SERVICES) {
-      const port = await freePort();
       const env: Record<string, string> = {
         KAFKA_BROKERS: options.servers.brokers.join(','),
         SCHEMA_REGISTRY_URL: options.servers.registryUrl,
@@ -123,7 +122,7 @@ export class HeraldServices {
       const logFile = join(options.logDir, `${name}-${options.scenario}.log`);
       processes.set(
         name,
-        await startService(name, { env, port, logFile, nodeArgs: cpuProfileArgs(logFile) }),
+        await startService(name, { env, logFile, nodeArgs: cpuProfileArgs(logFile) }),
       );
     }
     const services = new HeraldServices(options.scenario, processes);

@@ -24,7 +24,7 @@ export async function withFreshServices<T>(
   name: string,
   body: (services: HeraldServices) => Promise<T>,
 ): Promise<T | undefined> {
-  const { runId, logDir, servers, results, failures, notes } = context;
+  const { runId, logDir, servers, producer, results, failures, notes } = context;
   say(`herald ${name}: starting the services`);
   let services: HeraldServices | undefined;
   const ownServers = scenarioServers(servers, runId, name);
@@ -48,7 +48,7 @@ export async function withFreshServices<T>(
       notes.push(`dropping ${ownServers.mongoUri} failed: ${errorMessage(error)}`),
     );
     await Promise.race([
-      leaveTopicsClean(servers, runId, notes),
+      leaveTopicsClean(producer.client, runId, notes),
       sleep(150_000).then(() => {
         throw new Error('gave up after 150 s');
       }),
@@ -81,11 +81,11 @@ export function warmUpScenario(
 }
 
 /** The full warm-up before a burst; returns the warm-up messages still unsent at its time limit (0 normally). */
-export async function warmUpForBurst(
+async function warmUpForBurst(
   context: BenchContext,
   services: HeraldServices,
   name: string,
-  latencyMs = 0,
+  latencyMs: number,
 ): Promise<number> {
   const { settings, notes } = context;
   const { quiet, leftover } = await warmUpScenario(
@@ -107,14 +107,18 @@ export async function warmUpForBurst(
   return leftover;
 }
 
-/** A timed burst, its rate and backlog profile said, an incomplete run recorded as a failure. */
+/**
+ * The full warm-up, then a timed burst: its rate and backlog profile said, an incomplete run
+ * recorded as a failure. Warm-up messages still unsent at its time limit are counted in.
+ */
 export async function timedBurst(
   context: BenchContext,
   services: HeraldServices,
-  run: { name: string; messages: number; latencyMs: number; timeoutMs: number; leftover: number },
+  run: { name: string; messages: number; latencyMs: number; timeoutMs: number },
 ): Promise<Throughput> {
   const { runId, sim, producer, failures, notes } = context;
-  const { name, messages, latencyMs, timeoutMs, leftover } = run;
+  const { name, messages, latencyMs, timeoutMs } = run;
+  const leftover = await warmUpForBurst(context, services, name, latencyMs);
   say(`herald ${name}: ${formatInt(messages)} messages (at most ${timeoutMs / 1000} s)`);
   const result = await measureBurst(services, producer, {
     simUrl: sim.url,

@@ -7,19 +7,17 @@ import { TOPICS } from '@herald/topics';
 import type { BenchContext } from '../context';
 import type { Throughput } from '../herald/load';
 import { topicPartitions } from '../servers';
-import { timedBurst, warmUpForBurst, withFreshServices } from './herald-scenario';
+import { timedBurst, withFreshServices } from './herald-scenario';
 
 export function instantThroughput(context: BenchContext): Promise<Throughput | undefined> {
-  const { settings, servers, results } = context;
+  const { settings, producer, results } = context;
   return withFreshServices(context, 'instant', async (services) => {
-    results.partitions = await topicPartitions(servers, TOPICS.messagesRequested.name);
-    const leftover = await warmUpForBurst(context, services, 'instant');
+    results.partitions = await topicPartitions(producer.client, TOPICS.messagesRequested.name);
     return timedBurst(context, services, {
       name: 'instant',
       messages: settings.burst,
       latencyMs: 0,
       timeoutMs: settings.burstTimeoutMs,
-      leftover,
     });
   });
 }

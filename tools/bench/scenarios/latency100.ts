@@ -6,7 +6,7 @@
 import type { BenchContext } from '../context';
 import type { Throughput } from '../herald/load';
 import { MAX_IN_FLIGHT } from '../herald/services';
-import { timedBurst, warmUpForBurst, withFreshServices } from './herald-scenario';
+import { timedBurst, withFreshServices } from './herald-scenario';
 
 export function slowProviderThroughput(
   context: BenchContext,
@@ -19,14 +19,12 @@ export function slowProviderThroughput(
     Math.min(instant?.perSecond ?? 1000, MAX_IN_FLIGHT / (settings.slowLatencyMs / 1000)),
   );
   const slowMessages = Math.ceil((slowRate * settings.slowSeconds) / 100) * 100;
-  return withFreshServices(context, 'latency100', async (services) => {
-    const leftover = await warmUpForBurst(context, services, 'latency100', settings.slowLatencyMs);
-    return timedBurst(context, services, {
+  return withFreshServices(context, 'latency100', (services) =>
+    timedBurst(context, services, {
       name: 'latency100',
       messages: slowMessages,
       latencyMs: settings.slowLatencyMs,
       timeoutMs: settings.slowSeconds * 3_000 + 15_000,
-      leftover,
-    });
-  });
+    }),
+  );
 }
