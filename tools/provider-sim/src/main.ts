@@ -75,12 +75,12 @@ function reachableHost(host: string): string {
 function printProviderEnv(config: Config, dir: string | undefined): void {
   if (!dir) throw new EnvError('usage: main.js env <dir for the throwaway key files>');
   // Port 0 means "any free port", which only the listening server learns.
-  for (const [name, port] of [
-    ['PROVIDER_SIM_PORT', config.port],
-    ['PROVIDER_SIM_APNS_PORT', config.apnsPort],
-    ['PROVIDER_SIM_SMTP_PORT', config.smtpPort],
+  for (const [{ variable }, port] of [
+    [SIMULATOR_PORTS.http, config.port],
+    [SIMULATOR_PORTS.apns, config.apnsPort],
+    [SIMULATOR_PORTS.smtp, config.smtpPort],
   ] as const) {
-    if (port === 0) throw new EnvError(`env needs a fixed ${name}, not 0`);
+    if (port === 0) throw new EnvError(`env needs a fixed ${variable}, not 0`);
   }
   const host = reachableHost(config.host);
   const { env } = simulatorProviderEnv(

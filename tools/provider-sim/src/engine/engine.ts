@@ -8,7 +8,7 @@ import { webhookRoute } from '../providers/webhook';
 import { type ProviderRoute, type RecordedRequest, type SimResponse } from '../route';
 import { decide, parseScript, type Decision } from './scripts';
 import { Delays } from './delays';
-import { ProviderExchange, type Arrival } from './exchange';
+import { ProviderExchange, type Arrival, type ExchangeContext } from './exchange';
 import { DEFAULT_MAX_MESSAGES, MessageStore } from './message-store';
 import { parseRegistration, RecipientRegistry } from './recipients';
 import {
@@ -64,6 +64,8 @@ export class SimulatorEngine {
   private readonly recordings: Recordings;
   private readonly delays = new Delays();
   private readonly routes: Readonly<Record<Listener, readonly ProviderRoute[]>>;
+  /** What every exchange reads of the engine; one object, not one per request. */
+  private readonly exchangeContext: ExchangeContext;
 
   constructor(options: EngineOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
@@ -73,6 +75,11 @@ export class SimulatorEngine {
       maxCounters: options.maxPaths ?? DEFAULT_MAX_PATHS,
       log: options.log,
     });
+    this.exchangeContext = {
+      recordings: this.recordings,
+      registry: this.registry,
+      latencyMs: this.latencyMs,
+    };
     this.routes = {
       http: [
         webhookRoute,
@@ -111,12 +118,7 @@ export class SimulatorEngine {
       });
       return { ok: false, response: { ...answer, headers: { ...answer.headers, allow } } };
     }
-    const context = {
-      recordings: this.recordings,
-      registry: this.registry,
-      latencyMs: this.latencyMs,
-    };
-    return { ok: true, exchange: new ProviderExchange(context, arrival) };
+    return { ok: true, exchange: new ProviderExchange(this.exchangeContext, arrival) };
   }
 
   /**

@@ -177,8 +177,11 @@ export class ProviderExchange {
     bodyBytes: number,
     fields: Pick<RecordedRequest, 'attempt' | 'recipient' | 'script' | 'outcome'>,
   ): void {
+    const { recordings } = this.context;
+    // Flattening the headers and decoding the body are most of a recording's cost.
+    if (!recordings.keeps) return;
     const { path, method, receivedAt, headers } = this.arrival;
-    this.context.recordings.record({
+    recordings.record({
       path,
       method,
       receivedAt,

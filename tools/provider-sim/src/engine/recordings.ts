@@ -54,8 +54,14 @@ export class Recordings {
   private readonly sendAttempts: Counters;
   private readonly checkAttempts: Counters;
   private total = 0;
+  /**
+   * False when recording is off and nothing logs: record() would drop what it is given, so a
+   * caller on the hot path can skip building it (the bench runs with recording off).
+   */
+  readonly keeps: boolean;
 
   constructor(private readonly options: RecordingsOptions) {
+    this.keeps = options.maxRecorded > 0 || options.log !== undefined;
     this.ring = new Ring(options.maxRecorded);
     this.pathCounts = new Counters(options.maxCounters);
     this.sendAttempts = new Counters(options.maxCounters);
