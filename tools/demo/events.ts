@@ -2,26 +2,18 @@
 // values are Avro, unreadable raw), until Ctrl-C.
 
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import type { MessageEvent } from '@herald/messages';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { bold, dim, errorMessage, red, say, statusStyle } from './output';
+import { demoCodec, demoKafka } from './target';
 
 export async function watchEvents(
   servers: { kafkaBrokers: string[]; schemaRegistryUrl: string },
   fromBeginning: boolean,
 ): Promise<void> {
   const topic = TOPICS.messageEvents;
-  const codec = AvroCodec.connect(
-    servers.schemaRegistryUrl,
-    resolveSchemaDir(process.env.HERALD_SCHEMA_DIR),
-  );
-  const kafka = new Kafka({
-    clientId: 'herald-demo',
-    brokers: servers.kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
+  const codec = demoCodec(servers.schemaRegistryUrl);
+  const kafka = demoKafka(servers.kafkaBrokers);
   // A throwaway group, deleted on exit, so Herald's own groups are never touched.
   const groupId = `herald-demo-events-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId });

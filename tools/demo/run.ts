@@ -2,10 +2,9 @@
 // (polling the read API, with a deadline) until every one has a final status, and reports.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import type { MessageRequested } from '@herald/messages';
 import type { ApiMessage } from '@herald/read-model';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { DemoRun, isFinished, via, type MessageRequest, type SendResult } from './messages';
 import {
@@ -24,7 +23,7 @@ import {
   type Cell,
 } from './output';
 import { report } from './report';
-import { http, type Target } from './target';
+import { demoCodec, demoKafka, http, type Target } from './target';
 
 /**
  * Puts a MessageRequested straight on herald.messages.requested, as any program other than the
@@ -33,18 +32,11 @@ import { http, type Target } from './target';
  */
 async function produceRequest(target: Target, request: MessageRequested): Promise<void> {
   const topic = TOPICS.messagesRequested;
-  const codec = AvroCodec.connect(
-    target.schemaRegistryUrl,
-    resolveSchemaDir(process.env.HERALD_SCHEMA_DIR),
-  );
+  const codec = demoCodec(target.schemaRegistryUrl);
   // The same schema ingest registered at start, so this finds its id rather than adding one.
   await codec.register([topic]);
   const value = await codec.encode(topic.name, request);
-  const kafka = new Kafka({
-    clientId: 'herald-demo',
-    brokers: target.kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = demoKafka(target.kafkaBrokers);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {

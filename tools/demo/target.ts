@@ -1,4 +1,8 @@
-// The running Herald the demo talks to, and the one way it talks HTTP to it.
+// The running Herald the demo talks to, and the one way it talks to it: HTTP, and Kafka with
+// Avro for what it produces or reads on the topics.
+
+import { Kafka, logLevel } from 'kafkajs';
+import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 
 /** Where the running Herald is, and how long to wait for it. */
 export interface Target {
@@ -34,4 +38,14 @@ export async function http<T = unknown>(
     json = undefined;
   }
   return { status: response.status, json, text };
+}
+
+/** The demo's Kafka client: silent, so that kafkajs's own logging does not mix into the report. */
+export function demoKafka(brokers: string[]): Kafka {
+  return new Kafka({ clientId: 'herald-demo', brokers, logLevel: logLevel.NOTHING });
+}
+
+/** Avro in the Confluent wire format against the registry the services use. */
+export function demoCodec(schemaRegistryUrl: string): AvroCodec {
+  return AvroCodec.connect(schemaRegistryUrl, resolveSchemaDir(process.env.HERALD_SCHEMA_DIR));
 }
