@@ -85,7 +85,7 @@ export class DemoRun {
   }
 }
 
-export const channelOf = (scenario: Scenario): Channel => scenario.channel ?? 'webhook';
+const channelOf = (scenario: Scenario): Channel => scenario.channel ?? 'webhook';
 export const via = (scenario: Scenario): string =>
   `${channelOf(scenario)}/${scenario.provider ?? 'webhook'}`;
 

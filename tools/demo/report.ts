@@ -29,6 +29,7 @@ export async function report(
   latest: Map<string, ApiMessage>,
 ): Promise<number> {
   const idOf = (name: string) => results.get(name)?.messageId ?? run.idOf(name);
+  const inAppRecipient = run.request(run.scenario('in-app')).recipient;
   const mismatches = printOutcomes(run, results, latest);
   await printTimeline(target, idOf('gives-up'));
   await printRetryAfterNote(target, idOf('rate-limited'));
@@ -38,8 +39,8 @@ export async function report(
     'Twilio took the SMS (sent); the status checker then asked Twilio for its status until it ' +
       'answered delivered.',
   );
-  await printFeed(target, run.scenario('in-app').recipient ?? run.idOf('user'));
-  printWhereToLook(target, run, idOf);
+  await printFeed(target, inAppRecipient);
+  printWhereToLook(target, idOf, inAppRecipient);
   return mismatches;
 }
 
@@ -207,11 +208,15 @@ async function printFeed(target: Target, recipient: string): Promise<void> {
   else table(['MESSAGE', 'CREATED AT', 'CONTENT'], rows);
 }
 
-function printWhereToLook(target: Target, run: DemoRun, idOf: (name: string) => string): void {
+function printWhereToLook(
+  target: Target,
+  idOf: (name: string) => string,
+  inAppRecipient: string,
+): void {
   const { projector, sim, ingest, logDir } = target;
   const retried = idOf('retried');
   const sms = idOf('sms-delivered');
-  const feedOf = encodeURIComponent(run.scenario('in-app').recipient ?? '');
+  const feedOf = encodeURIComponent(inAppRecipient);
   const fromHere = relative(process.cwd(), logDir);
   const logs = fromHere.startsWith('..') ? logDir : fromHere || '.';
   heading('Where to look next');

@@ -2,7 +2,7 @@
 // (polling the read API, with a deadline) until every one has a final status, and reports.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners } from 'kafkajs';
+import { RequestPublisher } from '@herald/kafka';
 import type { MessageRequested } from '@herald/messages';
 import type { ApiMessage } from '@herald/read-model';
 import { TOPICS } from '@herald/topics';
@@ -27,26 +27,19 @@ import { demoCodec, demoKafka, http, type Target } from './target';
 
 /**
  * Puts a MessageRequested straight on herald.messages.requested, as any program other than the
- * HTTP API would: Avro in the Confluent wire format (the schema ingest registers), keyed by
- * messageId.
+ * HTTP API would: through the publisher ingest uses (Avro in the Confluent wire format, the
+ * schema ingest registers, keyed by messageId).
  */
 async function produceRequest(target: Target, request: MessageRequested): Promise<void> {
-  const topic = TOPICS.messagesRequested;
   const codec = demoCodec(target.schemaRegistryUrl);
   // The same schema ingest registered at start, so this finds its id rather than adding one.
-  await codec.register([topic]);
-  const value = await codec.encode(topic.name, request);
-  const kafka = demoKafka(target.kafkaBrokers);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  await codec.register([TOPICS.messagesRequested]);
+  const publisher = new RequestPublisher(demoKafka(target.kafkaBrokers), codec);
+  await publisher.connect();
   try {
-    await producer.send({
-      topic: topic.name,
-      acks: -1,
-      messages: [{ key: request.messageId, value }],
-    });
+    await publisher.publish(request);
   } finally {
-    await producer.disconnect();
+    await publisher.disconnect();
   }
 }
 

@@ -3,8 +3,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SERVICE_PORTS } from '@herald/config';
-import { infraEnv, infraMode, REPO_ROOT, type AppName, type ServerUrls } from '@tools/harness';
+import {
+  APP_PORTS,
+  infraEnv,
+  infraMode,
+  REPO_ROOT,
+  type AppName,
+  type ServerUrls,
+} from '@tools/harness';
 import { SIMULATOR_PORTS } from '@tools/provider-sim';
 
 /** A failure the demo explains in one line (printed as `demo: …`, exit code 1). */
@@ -26,18 +32,6 @@ const SERVER_PORTS = {
   mongodb: { variable: 'MONGODB_PORT', default: 27017 },
 } as const satisfies Record<string, PortSetting>;
 
-const APP_PORTS: Record<AppName, PortSetting> = {
-  ...SERVICE_PORTS,
-  'provider-sim': SIMULATOR_PORTS.http,
-};
-
-/** A port the demo's own processes listen on, named for the message when it is taken. */
-export interface Listener {
-  what: string;
-  variable: string;
-  port: number;
-}
-
 export interface Settings {
   /** Servers' data, pids and logs, the services' logs and the simulator's credentials. */
   runDir: string;
@@ -46,8 +40,6 @@ export interface Settings {
   ports: Record<AppName, number>;
   apnsPort: number;
   smtpPort: number;
-  /** Every port the demo's processes listen on, in the order they are checked. */
-  listeners: Listener[];
   mode: 'docker' | 'local';
   servers: ServerUrls & { ports: Record<keyof typeof SERVER_PORTS, number> };
   timeScale: number;
@@ -94,7 +86,7 @@ function serverMode(serverPorts: Record<keyof typeof SERVER_PORTS, number>): 'do
     }
     return 'local';
   }
-  return infraMode({ ...process.env, HERALD_INFRA_MODE: forced });
+  return infraMode();
 }
 
 /**
@@ -135,7 +127,6 @@ export function readSettings({ forStack }: { forStack: boolean }): Settings {
   }
   Object.assign(process.env, urls);
 
-  const listener = (what: string, variable: string, port: number) => ({ what, variable, port });
   return {
     runDir,
     logDir: join(runDir, 'logs'),
@@ -143,14 +134,6 @@ export function readSettings({ forStack }: { forStack: boolean }): Settings {
     ports,
     apnsPort,
     smtpPort,
-    listeners: [
-      listener('provider-sim', SIMULATOR_PORTS.http.variable, ports['provider-sim']),
-      listener("provider-sim's APNs listener", SIMULATOR_PORTS.apns.variable, apnsPort),
-      listener("provider-sim's SMTP listener", SIMULATOR_PORTS.smtp.variable, smtpPort),
-      ...(['ingest', 'sender', 'status-checker', 'projector'] as const).map((app) =>
-        listener(app, SERVICE_PORTS[app].variable, ports[app]),
-      ),
-    ],
     mode,
     servers: { ...urls, ports: serverPorts },
     timeScale,

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
+  APP_PORTS,
   buildApp,
   entryOf,
   infra,
@@ -24,7 +25,7 @@ import {
   type LocalServer,
   type RunningService,
 } from '@tools/harness';
-import { simulatorProviderEnv } from '@tools/provider-sim';
+import { SIMULATOR_PORTS, simulatorProviderEnv } from '@tools/provider-sim';
 import { heading, say } from './output';
 import { APPS, DemoError, type Settings } from './settings';
 
@@ -43,8 +44,19 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 15_000;
 
 /** The demo's own processes need free ports; say which variable moves one. */
-export async function requireFreePorts(settings: Settings): Promise<void> {
-  for (const { what, variable, port } of settings.listeners) {
+export async function requireFreePorts({ ports, apnsPort, smtpPort }: Settings): Promise<void> {
+  // Each app's port, the simulator's APNs and SMTP listeners right after its HTTP one.
+  const listeners = APPS.flatMap((app) => {
+    const own = { what: app, variable: APP_PORTS[app].variable, port: ports[app] };
+    if (app !== 'provider-sim') return [own];
+    const { apns, smtp } = SIMULATOR_PORTS;
+    return [
+      own,
+      { what: "provider-sim's APNs listener", variable: apns.variable, port: apnsPort },
+      { what: "provider-sim's SMTP listener", variable: smtp.variable, port: smtpPort },
+    ];
+  });
+  for (const { what, variable, port } of listeners) {
     if (await portOpen(port)) {
       throw new DemoError(
         `port ${port} (${variable}, for ${what}) is already in use, maybe by another Herald; ` +
@@ -117,9 +129,11 @@ export class Stack {
     const toBuild = APPS.filter((app) => {
       if (mode === '1') return true;
       if (mode === '0') {
-        const entry = relative(REPO_ROOT, entryOf(app));
-        if (!existsSync(entryOf(app))) {
-          throw new DemoError(`${entry} is missing and HERALD_DEMO_BUILD=0 forbids building it`);
+        const entry = entryOf(app);
+        if (!existsSync(entry)) {
+          throw new DemoError(
+            `${relative(REPO_ROOT, entry)} is missing and HERALD_DEMO_BUILD=0 forbids building it`,
+          );
         }
         return false;
       }

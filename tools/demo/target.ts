@@ -1,7 +1,8 @@
 // The running Herald the demo talks to, and the one way it talks to it: HTTP, and Kafka with
 // Avro for what it produces or reads on the topics.
 
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel, type Kafka } from 'kafkajs';
+import { createKafka } from '@herald/kafka';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 
 /** Where the running Herald is, and how long to wait for it. */
@@ -40,9 +41,11 @@ export async function http<T = unknown>(
   return { status: response.status, json, text };
 }
 
-/** The demo's Kafka client: silent, so that kafkajs's own logging does not mix into the report. */
+/** Herald's Kafka client, silenced so that kafkajs's logging does not mix into the report. */
 export function demoKafka(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'herald-demo', brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka({ clientId: 'herald-demo', brokers });
+  kafka.logger().setLogLevel(logLevel.NOTHING);
+  return kafka;
 }
 
 /** Avro in the Confluent wire format against the registry the services use. */

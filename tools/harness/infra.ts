@@ -47,12 +47,7 @@ export function infra(
   extraEnv: Record<string, string> = {},
   output: ScriptOutput = 'inherit',
 ): number {
-  const result = spawnSync('bash', [INFRA_SCRIPT, command], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...extraEnv },
-    stdio: stdioFor(output),
-  });
-  return result.status ?? 1;
+  return runScript(INFRA_SCRIPT, command, output, extraEnv);
 }
 
 function localScript(server: LocalServer): string {
@@ -66,7 +61,17 @@ export function localServer(
   output: ScriptOutput = 'inherit',
   extraEnv: Record<string, string> = {},
 ): number {
-  const result = spawnSync('bash', [localScript(server), command], {
+  return runScript(localScript(server), command, output, extraEnv);
+}
+
+/** Runs a script with a subcommand from the checkout's root; its exit code (1: it did not run). */
+function runScript(
+  script: string,
+  command: string,
+  output: ScriptOutput,
+  extraEnv: Record<string, string>,
+): number {
+  const result = spawnSync('bash', [script, command], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...extraEnv },
     stdio: stdioFor(output),

@@ -13,11 +13,11 @@ import { waitFor } from './wait';
  * through it, the way a user does (`node dist/apps/<app>/main.js`), and stop them through it.
  */
 
-/** The variable each app reads its HTTP port from. */
-export const PORT_VARIABLES: Record<AppName, string> = {
-  ...Object.fromEntries(Object.entries(SERVICE_PORTS).map(([name, p]) => [name, p.variable])),
-  'provider-sim': SIMULATOR_PORTS.http.variable,
-} as Record<AppName, string>;
+/** The variable each app reads its HTTP port from, and the port it listens on without one. */
+export const APP_PORTS: Record<AppName, { variable: string; default: number }> = {
+  ...SERVICE_PORTS,
+  'provider-sim': SIMULATOR_PORTS.http,
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,7 +63,7 @@ export async function startService(
   options: StartOptions = {},
 ): Promise<RunningService> {
   const port = options.port ?? (await freePort());
-  const env = { ...process.env, [PORT_VARIABLES[name]]: String(port), ...options.env };
+  const env = { ...process.env, [APP_PORTS[name].variable]: String(port), ...options.env };
   const args = [...(options.nodeArgs ?? []), builtEntry(name)];
   let child: ChildProcess;
   let output: () => string;
@@ -125,7 +125,7 @@ export async function readiness(
 }
 
 /** The app exited while something waited for it; the message ends with its last output. */
-export class ExitedError extends Error {
+class ExitedError extends Error {
   constructor(service: RunningService) {
     super(`${service.name} exited: ${outputTail(service, 40)}`);
   }
