@@ -10,11 +10,15 @@ import {
   type Simulator,
 } from '@tools/provider-sim';
 import {
+  apiKeysEnv,
+  bearer,
+  newTenantKey,
   startService,
   stopService,
   waitFor,
   waitUntilReady,
   type RunningService,
+  type TenantKey,
 } from '@tools/harness';
 
 const FINAL = ['sent', 'delivered', 'undelivered', 'bounced', 'not_sent'];
@@ -31,6 +35,10 @@ export class Herald {
     private readonly env: Record<string, string>,
     /** Every credential the providers were configured with, to search for leaks. */
     readonly secrets: readonly string[],
+    /** The key every call uses unless it names another: tenant `default`'s. */
+    readonly key: TenantKey,
+    /** A second tenant's key, for tests of tenant isolation. */
+    readonly otherKey: TenantKey,
   ) {}
 
   /**
@@ -45,10 +53,12 @@ export class Herald {
       { http: url, apns: apnsUrl, smtp: smtpUrl },
       mkdtempSync(join(tmpdir(), 'herald-sim-credentials-')),
     );
-    const fullEnv = { ...providers.env, ...env };
+    const key = newTenantKey('default');
+    const otherKey = newTenantKey('other-tenant');
+    const fullEnv = { ...providers.env, ...apiKeysEnv([key, otherKey]), ...env };
     const names: ServiceName[] = ['ingest', 'sender', 'projector', ...extra];
     const services = await Promise.all(names.map((name) => startService(name, { env: fullEnv })));
-    const herald = new Herald(sim, services, fullEnv, providers.secrets);
+    const herald = new Herald(sim, services, fullEnv, providers.secrets, key, otherKey);
     await Promise.all(services.map((service) => waitUntilReady(service)));
     return herald;
   }
@@ -80,24 +90,36 @@ export class Herald {
     return this.sim.requests({ prefix: '/hooks/' }).filter((r) => r.path.endsWith(`/${id}`));
   }
 
-  async post(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  /** POST /v1/messages with `key` (tenant `default`'s unless named; null sends none). */
+  async post(
+    body: unknown,
+    key: string | null = this.key.key,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await fetch(`http://127.0.0.1:${this.service('ingest').port}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(key === null ? {} : bearer(key)) },
       body: JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  async send(messageId: string, recipient: string, extra: Record<string, unknown> = {}) {
-    const response = await this.post({
-      messageId,
-      channel: 'webhook',
-      provider: 'webhook',
-      recipient,
-      content: { body: `hello ${messageId}` },
-      ...extra,
-    });
+  async send(
+    messageId: string,
+    recipient: string,
+    extra: Record<string, unknown> = {},
+    key: string = this.key.key,
+  ) {
+    const response = await this.post(
+      {
+        messageId,
+        channel: 'webhook',
+        provider: 'webhook',
+        recipient,
+        content: { body: `hello ${messageId}` },
+        ...extra,
+      },
+      key,
+    );
     if (response.status !== 202)
       throw new Error(`POST answered ${response.status}: ${JSON.stringify(response.body)}`);
   }
@@ -127,8 +149,14 @@ export class Herald {
     return (await this.api<{ items: FeedItem[]; nextCursor: string | null }>(path)).body;
   }
 
-  async api<T>(path: string): Promise<{ status: number; body: T }> {
-    const response = await fetch(`http://127.0.0.1:${this.service('projector').port}${path}`);
+  /** A GET of the read API with `key` (tenant `default`'s unless named; null sends none). */
+  async api<T>(
+    path: string,
+    key: string | null = this.key.key,
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`http://127.0.0.1:${this.service('projector').port}${path}`, {
+      headers: key === null ? {} : bearer(key),
+    });
     return { status: response.status, body: (await response.json()) as T };
   }
 

@@ -99,7 +99,8 @@ const fold = (events: MessageEvent[]): MessageDocument => {
 describe('read model: folding timelines', () => {
   it('queued -> delivery_attempted x2 -> sent', () => {
     expect(fold(retriedThenSent)).toEqual({
-      _id: 'm-1',
+      _id: 't-1:m-1',
+      messageId: 'm-1',
       tenantId: 't-1',
       seq: 4,
       status: 'sent',
@@ -302,7 +303,7 @@ describe('read model: idempotence and ordering', () => {
 describe('read model: stored events', () => {
   it('ids an event by message and seq and stores maps as pairs', () => {
     const doc = toEventDocument(retriedThenSent[1]!);
-    expect(doc._id).toBe('m-1:2');
+    expect(doc._id).toBe('t-1:m-1:2');
     expect(doc.log?.request.headers).toEqual([
       { name: 'authorization', value: '[redacted]' },
       { name: 'idempotency-key', value: 'm-1' },
@@ -408,12 +409,14 @@ describe('read model: API shapes', () => {
   it('a page carries a cursor only when more documents exist', () => {
     const docs = ['a', 'b', 'c'].map((id, i) => ({
       ...fold(retriedThenSent),
-      _id: id,
+      _id: `t-1:${id}`,
+      messageId: id,
       createdAt: 30 - i,
     }));
     const page = toApiPage(docs, 2);
     expect(page.items.map((m) => m.id)).toEqual(['a', 'b']);
-    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: 29, id: 'b' });
+    // The cursor names the document (tenant and id), so equal createdAt ties break the same way.
+    expect(decodeCursor(page.nextCursor!)).toEqual({ createdAt: 29, id: 't-1:b' });
     expect(toApiPage(docs, 3).nextCursor).toBeNull();
   });
 });
@@ -438,11 +441,12 @@ describe('read model: listing', () => {
     expect(() => decodeCursor(text)).toThrow(InvalidCursorError);
   });
 
-  it('filters by equality and pages strictly after the cursor, newest first', () => {
+  it('filters by tenant and equality and pages strictly after the cursor, newest first', () => {
     expect(LIST_SORT).toEqual({ createdAt: -1, _id: -1 });
-    expect(listFilter({})).toEqual({});
+    expect(listFilter({ tenantId: 'acme' })).toEqual({ tenantId: 'acme' });
     expect(
       listFilter({
+        tenantId: 'acme',
         status: 'sent',
         channel: 'sms',
         recipient: '+15550100',
@@ -450,6 +454,7 @@ describe('read model: listing', () => {
         cursor: { createdAt: T0, id: 'm-9' },
       }),
     ).toEqual({
+      tenantId: 'acme',
       status: 'sent',
       channel: 'sms',
       recipient: '+15550100',

@@ -72,7 +72,9 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
     const request = decoded.value;
 
     const now = Date.now();
+    // The record's tenantId is trusted: only producers Kafka's ACLs allow can write this topic.
     const claim = await this.claims.claim(
+      request.tenantId,
       request.messageId,
       `${topic}/${partition}/${message.offset}`,
       now,

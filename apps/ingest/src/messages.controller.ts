@@ -9,8 +9,9 @@ import {
   type OnApplicationShutdown,
   Post,
 } from '@nestjs/common';
+import { tenantOfRequest, type Principal } from '@herald/access';
 import { parseMessageRequest, requestProblem } from '@herald/decisions';
-import { POLICIES, PROVIDERS } from '@herald/platform';
+import { CurrentPrincipal, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import { PublishDeadlineError, RequestPublisher } from '@herald/kafka';
@@ -18,7 +19,7 @@ import { PublishDeadlineError, RequestPublisher } from '@herald/kafka';
 /**
  * POST /v1/messages puts the request on herald.messages.requested, the same path as a request
  * produced by any other program: ingest's consumer then deduplicates and queues it. 202 means
- * the request is durably in Kafka, not that it was delivered.
+ * the request is durably in Kafka, not that it was delivered. The message is the key's tenant's.
  */
 @Controller('v1/messages')
 export class MessagesController implements OnApplicationShutdown {
@@ -30,8 +31,25 @@ export class MessagesController implements OnApplicationShutdown {
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  async create(@Body() body: unknown): Promise<{ messageId: string; status: 'accepted' }> {
-    const parsed = parseMessageRequest(body, Date.now(), randomUUID);
+  async create(
+    @CurrentPrincipal() caller: Principal,
+    @Body() body: unknown,
+  ): Promise<{ messageId: string; status: 'accepted' }> {
+    const fields = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : null;
+    // The tenant is the key's; a body may repeat it, never name another.
+    const tenant = tenantOfRequest(caller, (fields as { tenantId?: unknown } | null)?.tenantId);
+    if ('forbidden' in tenant) {
+      throw new HttpException(
+        {
+          error: 'forbidden',
+          message: 'The key cannot send for that tenant',
+          problems: [{ field: 'tenantId', problem: tenant.forbidden }],
+        },
+        HttpStatus.FORBIDDEN,
+      );
+    }
+    const scoped = fields ? { ...fields, tenantId: tenant.tenantId } : body;
+    const parsed = parseMessageRequest(scoped, Date.now(), randomUUID);
     if ('problems' in parsed) throw badRequest(parsed.problems);
     const { request } = parsed;
     const problem = requestProblem(request, { providers: this.providers, policies: this.policies });

@@ -1,4 +1,7 @@
 import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from '@nestjs/common';
+import type { Principal } from '@herald/access';
+import { messageKey } from '@herald/messages';
+import { CurrentPrincipal } from '@herald/platform';
 import {
   eventDocumentId,
   InvalidQueryError,
@@ -16,16 +19,20 @@ import {
 } from '@herald/read-model';
 import { ReadModelStore } from '@herald/mongo';
 
-/** The read API of CONTRACT.md, served from the read model. */
+/**
+ * The read API of CONTRACT.md, served from the read model. Every read is the caller's tenant's
+ * (the key's): a message of another tenant is looked up by a key it does not have, so it answers
+ * 404 exactly like an id nobody used.
+ */
 @Controller('v1/messages')
 export class ReadApiController {
   constructor(@Inject(ReadModelStore) private readonly store: ReadModelStore) {}
 
   @Get()
-  async list(@Query() query: Record<string, unknown>) {
+  async list(@CurrentPrincipal() caller: Principal, @Query() query: Record<string, unknown>) {
     const { limit, ...filters } = listQueryOr400(query);
     const docs = await this.store.messages
-      .find(listFilter(filters))
+      .find(listFilter({ ...filters, tenantId: caller.tenantId }))
       .sort(LIST_SORT)
       .limit(limit + 1)
       .toArray();
@@ -33,19 +40,19 @@ export class ReadApiController {
   }
 
   @Get(':id')
-  async get(@Param('id') id: string) {
-    return toApiMessage(await this.messageOr404(id));
+  async get(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+    return toApiMessage(await this.messageOr404(caller, id));
   }
 
   @Get(':id/events')
-  async events(@Param('id') id: string) {
-    const docs = await this.timeline(await this.messageOr404(id));
+  async events(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+    const docs = await this.timeline(await this.messageOr404(caller, id));
     return { messageId: id, events: docs.map(toApiEvent) };
   }
 
   @Get(':id/logs')
-  async logs(@Param('id') id: string) {
-    const docs = await this.timeline(await this.messageOr404(id));
+  async logs(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+    const docs = await this.timeline(await this.messageOr404(caller, id));
     return {
       messageId: id,
       logs: docs.map(toApiLog).filter((log): log is ApiLog => log !== null),
@@ -53,7 +60,7 @@ export class ReadApiController {
   }
 
   /**
-   * A message's events in seq order, fetched by their exact ids (messageId:1 … messageId:seq).
+   * A message's events in seq order, fetched by their exact ids (key:1 … key:seq).
    * FerretDB v1 answers any other filter with a full scan of the collection, indexes or not;
    * exact `_id` lookups stay fast there, and on MongoDB too.
    */
@@ -63,8 +70,8 @@ export class ReadApiController {
     return docs.filter((doc): doc is EventDocument => doc !== null);
   }
 
-  private async messageOr404(id: string) {
-    const doc = await this.store.messages.findOne({ _id: id });
+  private async messageOr404(caller: Principal, id: string) {
+    const doc = await this.store.messages.findOne({ _id: messageKey(caller.tenantId, id) });
     if (!doc) {
       throw new HttpException(
         { error: 'not_found', message: `No message with id '${id}'` },

@@ -85,3 +85,13 @@ export interface MessageEvent {
   /** The provider's id for the message once a send was accepted (Twilio sid, apns-id…). */
   providerMessageId: string | null;
 }
+
+/**
+ * A message's identity inside Herald: messageId is unique only within its tenant, so claims,
+ * read-model documents and feed items are keyed by both. The tenant is percent-encoded, so the
+ * first ':' always ends it and two different pairs never give the same key ('a:b' + 'c' and
+ * 'a' + 'b:c' stay apart). Readable for ordinary ids: messageKey('acme', 'm-1') is 'acme:m-1'.
+ */
+export function messageKey(tenantId: string, messageId: string): string {
+  return `${encodeURIComponent(tenantId)}:${messageId}`;
+}

@@ -82,7 +82,7 @@ function iso(ms: number | null): string | null {
 
 export function toApiMessage(doc: MessageDocument): ApiMessage {
   return {
-    id: doc._id,
+    id: doc.messageId,
     tenantId: doc.tenantId,
     status: doc.status,
     channel: doc.channel,

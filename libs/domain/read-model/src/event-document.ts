@@ -3,7 +3,12 @@
  * message and seq, so inserting a replayed event is a duplicate-key no-op.
  */
 
-import type { Channel, MessageEvent, ProviderExchange } from '@herald/messages';
+import {
+  messageKey,
+  type Channel,
+  type MessageEvent,
+  type ProviderExchange,
+} from '@herald/messages';
 import { type StoredPair, storableError, storableText, toPairs } from './stored-values';
 
 export interface StoredExchange {
@@ -21,21 +26,22 @@ export interface StoredSummary {
   metadata: StoredPair[];
 }
 
-/** A MessageEvent as stored: maps become pairs, and `_id` is messageId:seq. */
+/** A MessageEvent as stored: maps become pairs, and `_id` is the message's key and seq. */
 export interface EventDocument extends Omit<MessageEvent, 'log' | 'message'> {
-  /** `${messageId}:${seq}` */
+  /** `${messageKey(tenantId, messageId)}:${seq}` */
   _id: string;
   log: StoredExchange | null;
   message: StoredSummary | null;
 }
 
-export function eventDocumentId(messageId: string, seq: number): string {
-  return `${messageId}:${seq}`;
+/** `key` is the message document's _id, messageKey(tenantId, messageId). */
+export function eventDocumentId(key: string, seq: number): string {
+  return `${key}:${seq}`;
 }
 
 export function toEventDocument(event: MessageEvent): EventDocument {
   return {
-    _id: eventDocumentId(event.messageId, event.seq),
+    _id: eventDocumentId(messageKey(event.tenantId, event.messageId), event.seq),
     eventId: event.eventId,
     messageId: event.messageId,
     tenantId: event.tenantId,

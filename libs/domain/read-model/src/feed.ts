@@ -4,6 +4,7 @@
  * the read model leaves it alone. Paged newest first like the message list.
  */
 
+import { messageKey } from '@herald/messages';
 import type { StoredPair } from './stored-values';
 import { fromPairs, storableText, toPairs } from './stored-values';
 import { encodeCursor, type ListCursor, type ListFilterInput, listFilter } from './list-query';
@@ -11,8 +12,9 @@ import { encodeCursor, type ListCursor, type ListFilterInput, listFilter } from 
 export const FEED_COLLECTION = 'in_app_feed';
 
 export interface FeedDocument {
-  /** The messageId: a redelivered message is a duplicate key, so it shows once. */
+  /** messageKey(tenantId, messageId): a redelivered message is a duplicate key, so it shows once. */
   _id: string;
+  messageId: string;
   tenantId: string;
   recipient: string;
   content: StoredPair[];
@@ -20,8 +22,12 @@ export interface FeedDocument {
   createdAt: number;
 }
 
+/** A feed is one tenant's recipient: both lead the index, then the sort key. */
 export const FEED_INDEXES = [
-  { name: 'recipient_created', key: { recipient: 1, createdAt: -1, _id: -1 } },
+  {
+    name: 'tenant_recipient_created',
+    key: { tenantId: 1, recipient: 1, createdAt: -1, _id: -1 },
+  },
 ] as const;
 
 export interface ApiFeedItem {
@@ -42,7 +48,8 @@ export function toFeedDocument(item: {
   createdAt: number;
 }): FeedDocument {
   return {
-    _id: item.messageId,
+    _id: messageKey(item.tenantId, item.messageId),
+    messageId: item.messageId,
     tenantId: item.tenantId,
     recipient: storableText(item.recipient),
     content: toPairs(item.content),
@@ -51,8 +58,13 @@ export function toFeedDocument(item: {
   };
 }
 
-export function feedFilter(recipient: string, cursor?: ListCursor): Record<string, unknown> {
-  const filter: ListFilterInput = { recipient };
+/** One tenant's recipient's feed items, after the cursor when there is one. */
+export function feedFilter(
+  tenantId: string,
+  recipient: string,
+  cursor?: ListCursor,
+): Record<string, unknown> {
+  const filter: ListFilterInput = { tenantId, recipient };
   if (cursor) filter.cursor = cursor;
   return listFilter(filter);
 }
@@ -65,7 +77,7 @@ export function toApiFeedPage(
   const last = page[page.length - 1];
   return {
     items: page.map((doc) => ({
-      id: doc._id,
+      id: doc.messageId,
       tenantId: doc.tenantId,
       recipient: doc.recipient,
       content: fromPairs(doc.content),

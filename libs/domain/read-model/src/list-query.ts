@@ -21,7 +21,8 @@ export interface ListQuery {
   limit: number;
 }
 
-export type ListFilterInput = Omit<ListQuery, 'limit'>;
+/** A page's filter: always one tenant's messages (the caller's key's), then the query's own. */
+export type ListFilterInput = Omit<ListQuery, 'limit'> & { tenantId: string };
 
 export interface QueryIssue {
   field: string;
@@ -49,13 +50,16 @@ const MAX_CURSOR_LENGTH = 4096;
 
 export const LIST_SORT = { createdAt: -1, _id: -1 } as const;
 
-/** Every list filter is an equality prefix followed by the sort key. */
+/** Every list filter is the tenant, an optional equality, then the sort key. */
 export const MESSAGE_INDEXES = [
-  { name: 'created', key: { createdAt: -1, _id: -1 } },
-  { name: 'status_created', key: { status: 1, createdAt: -1, _id: -1 } },
-  { name: 'channel_created', key: { channel: 1, createdAt: -1, _id: -1 } },
-  { name: 'recipient_created', key: { recipient: 1, createdAt: -1, _id: -1 } },
-  { name: 'provider_created', key: { provider: 1, createdAt: -1, _id: -1 } },
+  { name: 'tenant_created', key: { tenantId: 1, createdAt: -1, _id: -1 } },
+  { name: 'tenant_status_created', key: { tenantId: 1, status: 1, createdAt: -1, _id: -1 } },
+  { name: 'tenant_channel_created', key: { tenantId: 1, channel: 1, createdAt: -1, _id: -1 } },
+  {
+    name: 'tenant_recipient_created',
+    key: { tenantId: 1, recipient: 1, createdAt: -1, _id: -1 },
+  },
+  { name: 'tenant_provider_created', key: { tenantId: 1, provider: 1, createdAt: -1, _id: -1 } },
 ] as const;
 
 export function encodeCursor(cursor: ListCursor): string {
@@ -84,7 +88,7 @@ export function decodeCursor(text: string): ListCursor {
 }
 
 export function listFilter(input: ListFilterInput): Record<string, unknown> {
-  const filter: Record<string, unknown> = {};
+  const filter: Record<string, unknown> = { tenantId: input.tenantId };
   if (input.status !== undefined) filter.status = input.status;
   if (input.channel !== undefined) filter.channel = input.channel;
   if (input.recipient !== undefined) filter.recipient = input.recipient;

@@ -5,19 +5,21 @@
  */
 
 import { canFollow, statusAfter } from '@herald/delivery-status';
-import type {
-  Channel,
-  DeliveryError,
-  DeliveryStatus,
-  EventType,
-  MessageEvent,
-  MessageSummary,
+import {
+  messageKey,
+  type Channel,
+  type DeliveryError,
+  type DeliveryStatus,
+  type EventType,
+  type MessageEvent,
+  type MessageSummary,
 } from '@herald/messages';
 import { type StoredPair, storableError, storableText, toPairs } from './stored-values';
 
 export interface MessageDocument {
-  /** The messageId. */
+  /** messageKey(tenantId, messageId): a messageId is unique only within its tenant. */
   _id: string;
+  messageId: string;
   tenantId: string;
   /** Seq of the last applied event; events at or below it are replays. */
   seq: number;
@@ -157,7 +159,8 @@ export function foldEvents(
 
 function emptyDocument(event: MessageEvent): MessageDocument {
   return {
-    _id: event.messageId,
+    _id: messageKey(event.tenantId, event.messageId),
+    messageId: event.messageId,
     tenantId: event.tenantId,
     seq: 0,
     status: event.status,

@@ -1,4 +1,4 @@
-import type { MessageEvent } from '@herald/messages';
+import { messageKey, type MessageEvent } from '@herald/messages';
 
 // Pure bookkeeping: the projector's consumer (libs/edge/kafka) and its read-model store
 // (libs/edge/mongo) do the I/O. `D` is whatever the consumer publishes in place of a record it
@@ -113,7 +113,7 @@ export class PendingEvents<D = unknown> {
         this.deadLetters.push(entry);
         continue;
       }
-      const id = record.event.messageId;
+      const id = messageKey(record.event.tenantId, record.event.messageId);
       const message = this.messages.get(id) ?? { entries: [], ready: false };
       if (record.event.type !== 'queued') {
         // The wait of a message whose queued is held here, or was written alone.
@@ -218,7 +218,7 @@ export class PendingEvents<D = unknown> {
         this.deadLetters.push(entry);
         continue;
       }
-      const id = entry.record.event.messageId;
+      const id = messageKey(entry.record.event.tenantId, entry.record.event.messageId);
       const message = this.messages.get(id) ?? { entries: [], ready: true };
       // Older than anything consumed since, so they go first.
       const at = message.entries.findIndex((other) => other.offset > entry.offset);

@@ -1,8 +1,10 @@
 import type { Collection, Db } from 'mongodb';
 import { duplicateIndexes } from './duplicate-keys';
 import { GroupCommit } from '@herald/kafka';
+import { messageKey } from '@herald/messages';
 
 interface Claim {
+  /** messageKey(tenantId, messageId): idempotency is per tenant. */
   _id: string;
   /** topic/partition/offset of the record that claimed the id. */
   source: string;
@@ -12,7 +14,8 @@ interface Claim {
 export type ClaimResult = 'first' | 'redelivery' | 'duplicate';
 
 /**
- * messageId is the idempotency key. The first record to carry an id claims it (a unique _id,
+ * (tenantId, messageId) is the idempotency key, so one tenant can never claim another's id.
+ * The first record to carry an id claims it (a unique _id,
  * so two ingest instances racing on the same id cannot both win); the same record seen again
  * after a crash is a redelivery and is processed again (its earlier transaction never
  * committed); any other record with that id is a duplicate and is ignored.
@@ -29,8 +32,8 @@ export class MessageClaims {
     this.claims = db.collection<Claim>('message_claims');
   }
 
-  claim(messageId: string, source: string, now: number): Promise<ClaimResult> {
-    return this.writes.submit({ _id: messageId, source, claimedAt: now });
+  claim(tenantId: string, messageId: string, source: string, now: number): Promise<ClaimResult> {
+    return this.writes.submit({ _id: messageKey(tenantId, messageId), source, claimedAt: now });
   }
 
   private async write(claims: Claim[]): Promise<ClaimResult[]> {

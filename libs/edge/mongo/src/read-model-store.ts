@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
-import type { MessageEvent } from '@herald/messages';
+import { messageKey, type MessageEvent } from '@herald/messages';
 import { duplicateIndexes, isDuplicateKey } from './duplicate-keys';
 import {
   applyEvent,
@@ -24,13 +24,22 @@ export interface AppliedEvent {
 }
 export const EVENTS = 'events';
 
+const OBSOLETE_INDEXES = [
+  [MESSAGES, 'created'],
+  [MESSAGES, 'status_created'],
+  [MESSAGES, 'channel_created'],
+  [MESSAGES, 'recipient_created'],
+  [MESSAGES, 'provider_created'],
+  [FEED_COLLECTION, 'recipient_created'],
+] as const;
+
 /** Enough for every message in flight through one projector; each is a few hundred bytes. */
 const KNOWN_DOCUMENTS = 20_000;
 
 /**
  * The read model's two collections: the projector writes events into them, the read API
  * reads them. Writes are idempotent without transactions (FerretDB v1 has none):
- * event documents are keyed messageId:seq, so a replay inserts nothing new, and a message
+ * event documents are keyed by message key and seq, so a replay inserts nothing new, and a message
  * document is replaced only if its seq is still the one it was read with (optimistic
  * concurrency), after applyEvent has ignored every event it already holds.
  *
@@ -49,13 +58,21 @@ export class ReadModelStore {
   /** One write at a time (see write). */
   private readonly serial = pLimit(1);
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.messages = db.collection<MessageDocument>(MESSAGES);
     this.events = db.collection<EventDocument>(EVENTS);
     this.feed = db.collection<FeedDocument>(FEED_COLLECTION);
   }
 
   async ensureIndexes(): Promise<void> {
+    // Indexes of the read model before messages were keyed by tenant; a rebuild drops them with
+    // the collections, and a projector started on an older database drops them here.
+    for (const [collection, name] of OBSOLETE_INDEXES) {
+      await this.db
+        .collection(collection)
+        .dropIndex(name)
+        .catch(() => undefined);
+    }
     for (const { name, key } of MESSAGE_INDEXES) await this.messages.createIndex(key, { name });
     for (const { name, key } of FEED_INDEXES) await this.feed.createIndex(key, { name });
   }
@@ -80,16 +97,18 @@ export class ReadModelStore {
   private async writeNow(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
     if (events.length === 0) return [];
     await this.insertEvents(events);
+    // By message key: the same messageId under two tenants is two messages.
     const byMessage = new Map<string, MessageEvent[]>();
     for (const event of events) {
-      const list = byMessage.get(event.messageId) ?? [];
+      const key = messageKey(event.tenantId, event.messageId);
+      const list = byMessage.get(key) ?? [];
       list.push(event);
-      byMessage.set(event.messageId, list);
+      byMessage.set(key, list);
     }
 
     const planned = await Promise.all(
-      [...byMessage].map(([messageId, timeline]) =>
-        this.limit(async () => fold(await this.lastKnown(messageId, timeline), timeline)),
+      [...byMessage].map(([key, timeline]) =>
+        this.limit(async () => fold(key, await this.lastKnown(key, timeline), timeline)),
       ),
     );
     const inserts = planned.filter((p) => p.next !== null && p.previous === null);
@@ -104,7 +123,7 @@ export class ReadModelStore {
       } catch (error) {
         refused = new Set(duplicateIndexes(error, docs.length));
       }
-      inserts.forEach((p, i) => (refused.has(i) ? redo.add(p.messageId) : this.remember(p.next!)));
+      inserts.forEach((p, i) => (refused.has(i) ? redo.add(p.key) : this.remember(p.next!)));
     }
 
     // One at a time: FerretDB's SQLite backend takes one writer at a time anyway, and keeps a
@@ -112,26 +131,26 @@ export class ReadModelStore {
     // exhausts its connection pool and hangs the server.
     for (const p of replaces) {
       if (await this.store(p.previous, p.next!)) this.remember(p.next!);
-      else redo.add(p.messageId);
+      else redo.add(p.key);
     }
 
-    const applied = planned.filter((p) => !redo.has(p.messageId)).flatMap((p) => p.applied);
-    for (const messageId of redo) {
-      this.known.delete(messageId);
-      applied.push(...(await this.applyAll(messageId, byMessage.get(messageId)!)));
+    const applied = planned.filter((p) => !redo.has(p.key)).flatMap((p) => p.applied);
+    for (const key of redo) {
+      this.known.delete(key);
+      applied.push(...(await this.applyAll(key, byMessage.get(key)!)));
     }
     return applied;
   }
 
   /** The stored document as far as this writer knows it, reading only when it must. */
   private async lastKnown(
-    messageId: string,
+    key: string,
     timeline: readonly MessageEvent[],
   ): Promise<MessageDocument | null> {
-    const known = this.known.get(messageId);
+    const known = this.known.get(key);
     if (known) return known;
     if (timeline[0]!.seq === 1) return null; // a new message; a replay's insert is refused
-    return this.messages.findOne({ _id: messageId });
+    return this.messages.findOne({ _id: key });
   }
 
   private remember(doc: MessageDocument): void {
@@ -151,10 +170,10 @@ export class ReadModelStore {
   }
 
   /** One message, reading its stored document first: the careful path. */
-  private async applyAll(messageId: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
+  private async applyAll(key: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
     for (;;) {
-      const current = await this.messages.findOne({ _id: messageId });
-      const { next, applied } = fold(current, timeline);
+      const current = await this.messages.findOne({ _id: key });
+      const { next, applied } = fold(key, current, timeline);
       if (!next) return [];
       if (await this.store(current, next)) {
         this.remember(next);
@@ -180,14 +199,19 @@ export class ReadModelStore {
 }
 
 interface Fold {
-  messageId: string;
+  /** The message's key, messageKey(tenantId, messageId): its document's _id. */
+  key: string;
   previous: MessageDocument | null;
   /** The document after the timeline, or null when no event was new to it. */
   next: MessageDocument | null;
   applied: AppliedEvent[];
 }
 
-function fold(previous: MessageDocument | null, timeline: readonly MessageEvent[]): Fold {
+function fold(
+  key: string,
+  previous: MessageDocument | null,
+  timeline: readonly MessageEvent[],
+): Fold {
   let doc = previous;
   let changed = false;
   const applied: AppliedEvent[] = [];
@@ -204,5 +228,5 @@ function fold(previous: MessageDocument | null, timeline: readonly MessageEvent[
       });
     }
   }
-  return { messageId: timeline[0]!.messageId, previous, next: changed ? doc : null, applied };
+  return { key, previous, next: changed ? doc : null, applied };
 }

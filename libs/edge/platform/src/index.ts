@@ -5,3 +5,5 @@ export * from './tokens';
 export * from './docs.controller';
 export * from './openapi';
 export * from './delivery.providers';
+export * from './access';
+export * from './access.guard';

@@ -30,9 +30,201 @@ const timestamp = { type: ['string', 'null'], format: 'date-time' };
 const idParam = { name: 'messageId', in: 'path', required: true, schema: { type: 'string' } };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 
+const paths = {
+  '/v1/messages': {
+    post: {
+      summary: 'Request delivery of a message (ingest)',
+      requestBody: {
+        required: true,
+        content: json(z.toJSONSchema(messageRequestBody, { io: 'input' })),
+      },
+      responses: {
+        '202': {
+          description: 'Accepted: durably queued on herald.messages.requested',
+          content: json({
+            type: 'object',
+            properties: { messageId: { type: 'string' }, status: { const: 'accepted' } },
+          }),
+        },
+        '400': {
+          description: 'A field is invalid; `problems` names each one',
+          content: json(error),
+        },
+        '403': {
+          description: "The body's tenantId is not the key's tenant",
+          content: json(error),
+        },
+        '503': {
+          description: 'Kafka did not acknowledge the request in time; send it again',
+          content: json(error),
+        },
+      },
+    },
+    get: {
+      summary: 'List messages, newest first (projector)',
+      parameters: [
+        { name: 'status', in: 'query', schema: { enum: DELIVERY_STATUSES } },
+        { name: 'channel', in: 'query', schema: { enum: CHANNELS } },
+        { name: 'recipient', in: 'query', schema: { type: 'string' } },
+        { name: 'provider', in: 'query', schema: { type: 'string' } },
+        { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'A page of messages and the cursor of the next one (null at the end)',
+          content: json({
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { $ref: '#/components/schemas/Message' } },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          }),
+        },
+        '400': { description: 'A query parameter is invalid', content: json(error) },
+      },
+    },
+  },
+  '/v1/messages/{messageId}': {
+    get: {
+      summary: "A message's current status (projector)",
+      parameters: [idParam],
+      responses: {
+        '200': {
+          description: 'The message',
+          content: json({ $ref: '#/components/schemas/Message' }),
+        },
+        '404': { description: 'No such message', content: json(error) },
+      },
+    },
+  },
+  '/v1/messages/{messageId}/events': {
+    get: {
+      summary: "The message's event timeline, in seq order (projector)",
+      parameters: [idParam],
+      responses: {
+        '200': {
+          description: 'The events',
+          content: json({
+            type: 'object',
+            properties: {
+              messageId: { type: 'string' },
+              events: { type: 'array', items: { $ref: '#/components/schemas/Event' } },
+            },
+          }),
+        },
+        '404': { description: 'No such message', content: json(error) },
+      },
+    },
+  },
+  '/v1/messages/{messageId}/logs': {
+    get: {
+      summary: 'The request/response log of every provider call, secrets redacted (projector)',
+      parameters: [idParam],
+      responses: {
+        '200': { description: 'The logs', content: json({ type: 'object' }) },
+        '404': { description: 'No such message', content: json(error) },
+      },
+    },
+  },
+  '/v1/recipients/{recipient}/feed': {
+    get: {
+      summary:
+        "A recipient's in-app feed, newest first (projector; a secret key or that recipient's token)",
+      parameters: [
+        { name: 'recipient', in: 'path', required: true, schema: { type: 'string' } },
+        { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'A page of feed items and the cursor of the next one (null at the end)',
+          content: json({
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { $ref: '#/components/schemas/FeedItem' } },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          }),
+        },
+        '400': { description: 'A query parameter is invalid', content: json(error) },
+        '404': {
+          description: "A recipient token for another recipient (as if the feed didn't exist)",
+          content: json(error),
+        },
+      },
+    },
+  },
+  '/v1/recipients/{recipient}/tokens': {
+    post: {
+      summary:
+        "Mint a recipient token: reads this recipient's feed only, for at most 24 h (projector; secret keys only)",
+      parameters: [{ name: 'recipient', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: {
+        required: false,
+        content: json({
+          type: 'object',
+          properties: {
+            expiresIn: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 86400,
+              default: 3600,
+              description: 'Seconds',
+            },
+          },
+        }),
+      },
+      responses: {
+        '201': {
+          description: 'The token, to send as Authorization: Bearer <token>',
+          content: json({
+            type: 'object',
+            properties: {
+              token: { type: 'string' },
+              tenantId: { type: 'string' },
+              recipient: { type: 'string' },
+              expiresAt: { type: 'string', format: 'date-time' },
+            },
+          }),
+        },
+        '400': { description: 'expiresIn is invalid', content: json(error) },
+      },
+    },
+  },
+  '/health/live': {
+    get: {
+      summary: 'The process serves HTTP and all its consumers run',
+      responses: {
+        '200': { description: 'live' },
+        '503': { description: 'a consumer stopped for good; restart the process' },
+      },
+    },
+  },
+  '/health/ready': {
+    get: {
+      summary: 'Kafka, the schema registry and MongoDB answer',
+      responses: {
+        '200': { description: 'ready' },
+        '503': { description: 'a dependency is down' },
+      },
+    },
+  },
+};
+
 /**
  * Herald's HTTP API (OpenAPI 3.1), served at /docs by ingest (POST) and the projector (reads).
  * The request body schema is generated from the validator itself, so they cannot disagree.
+ * Every /v1 operation takes `Authorization: Bearer <secret key>` (the feed also a recipient
+ * token) and may answer 401; /health/* is open.
  */
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
@@ -40,148 +232,28 @@ export const OPENAPI_DOCUMENT = {
     title: 'Herald',
     version: '1',
     description:
-      'Notification delivery: POST /v1/messages is served by ingest (port 3000), the reads by the projector (port 3001).',
+      "Notification delivery: POST /v1/messages is served by ingest (port 3000), the reads by the projector (port 3001). Authenticate with a secret key (`npm run herald -- keys create --tenant <tenant>`) as `Authorization: Bearer hk_sk_…`; everything is scoped to the key's tenant.",
   },
-  paths: {
-    '/v1/messages': {
-      post: {
-        summary: 'Request delivery of a message (ingest)',
-        requestBody: {
-          required: true,
-          content: json(z.toJSONSchema(messageRequestBody, { io: 'input' })),
-        },
-        responses: {
-          '202': {
-            description: 'Accepted: durably queued on herald.messages.requested',
-            content: json({
-              type: 'object',
-              properties: { messageId: { type: 'string' }, status: { const: 'accepted' } },
-            }),
-          },
-          '400': {
-            description: 'A field is invalid; `problems` names each one',
-            content: json(error),
-          },
-        },
-      },
-      get: {
-        summary: 'List messages, newest first (projector)',
-        parameters: [
-          { name: 'status', in: 'query', schema: { enum: DELIVERY_STATUSES } },
-          { name: 'channel', in: 'query', schema: { enum: CHANNELS } },
-          { name: 'recipient', in: 'query', schema: { type: 'string' } },
-          { name: 'provider', in: 'query', schema: { type: 'string' } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-          {
-            name: 'limit',
-            in: 'query',
-            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-          },
-        ],
-        responses: {
-          '200': {
-            description: 'A page of messages and the cursor of the next one (null at the end)',
-            content: json({
-              type: 'object',
-              properties: {
-                items: { type: 'array', items: { $ref: '#/components/schemas/Message' } },
-                nextCursor: { type: ['string', 'null'] },
-              },
-            }),
-          },
-          '400': { description: 'A query parameter is invalid', content: json(error) },
-        },
-      },
-    },
-    '/v1/messages/{messageId}': {
-      get: {
-        summary: "A message's current status (projector)",
-        parameters: [idParam],
-        responses: {
-          '200': {
-            description: 'The message',
-            content: json({ $ref: '#/components/schemas/Message' }),
-          },
-          '404': { description: 'No such message', content: json(error) },
-        },
-      },
-    },
-    '/v1/messages/{messageId}/events': {
-      get: {
-        summary: "The message's event timeline, in seq order (projector)",
-        parameters: [idParam],
-        responses: {
-          '200': {
-            description: 'The events',
-            content: json({
-              type: 'object',
-              properties: {
-                messageId: { type: 'string' },
-                events: { type: 'array', items: { $ref: '#/components/schemas/Event' } },
-              },
-            }),
-          },
-          '404': { description: 'No such message', content: json(error) },
-        },
-      },
-    },
-    '/v1/messages/{messageId}/logs': {
-      get: {
-        summary: 'The request/response log of every provider call, secrets redacted (projector)',
-        parameters: [idParam],
-        responses: {
-          '200': { description: 'The logs', content: json({ type: 'object' }) },
-          '404': { description: 'No such message', content: json(error) },
-        },
-      },
-    },
-    '/v1/recipients/{recipient}/feed': {
-      get: {
-        summary: "A recipient's in-app feed, newest first (projector)",
-        parameters: [
-          { name: 'recipient', in: 'path', required: true, schema: { type: 'string' } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' } },
-          {
-            name: 'limit',
-            in: 'query',
-            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-          },
-        ],
-        responses: {
-          '200': {
-            description: 'A page of feed items and the cursor of the next one (null at the end)',
-            content: json({
-              type: 'object',
-              properties: {
-                items: { type: 'array', items: { $ref: '#/components/schemas/FeedItem' } },
-                nextCursor: { type: ['string', 'null'] },
-              },
-            }),
-          },
-          '400': { description: 'A query parameter is invalid', content: json(error) },
-        },
-      },
-    },
-    '/health/live': {
-      get: {
-        summary: 'The process serves HTTP and all its consumers run',
-        responses: {
-          '200': { description: 'live' },
-          '503': { description: 'a consumer stopped for good; restart the process' },
-        },
-      },
-    },
-    '/health/ready': {
-      get: {
-        summary: 'Kafka, the schema registry and MongoDB answer',
-        responses: {
-          '200': { description: 'ready' },
-          '503': { description: 'a dependency is down' },
-        },
-      },
-    },
-  },
+  security: [{ bearer: [] }],
+  paths: withAccess(paths),
   components: {
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          "A tenant's secret key (hk_sk_…), or on GET /v1/recipients/{recipient}/feed a recipient token from POST /v1/recipients/{recipient}/tokens",
+      },
+    },
+    responses: {
+      Unauthorized: {
+        description: 'No key, or an unknown, revoked or expired one',
+        content: json({
+          type: 'object',
+          properties: { error: { const: 'unauthorized' }, message: { type: 'string' } },
+        }),
+      },
+    },
     schemas: {
       Message: {
         type: 'object',
@@ -243,3 +315,26 @@ export const OPENAPI_DOCUMENT = {
     },
   },
 } as const;
+
+/** Every /v1 operation may answer 401; health probes need no credentials. */
+function withAccess(all: Record<string, Record<string, { responses: object }>>) {
+  return Object.fromEntries(
+    Object.entries(all).map(([path, operations]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(operations).map(([method, operation]) => [
+          method,
+          path.startsWith('/v1/')
+            ? {
+                ...operation,
+                responses: {
+                  ...operation.responses,
+                  '401': { $ref: '#/components/responses/Unauthorized' },
+                },
+              }
+            : { ...operation, security: [] },
+        ]),
+      ),
+    ]),
+  );
+}

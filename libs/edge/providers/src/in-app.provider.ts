@@ -16,7 +16,7 @@ export const FEED_CONTENT_LIMIT_BYTES = 32 * 1024;
 /**
  * The in-app channel: Herald itself is the provider. A message is `delivered` once it is in
  * the recipient's feed (GET /v1/recipients/{recipient}/feed on the projector). The feed
- * document is keyed by messageId, so a send repeated after a crash finds it already there and
+ * document is keyed by (tenantId, messageId), so a send repeated after a crash finds it already there and
  * still counts as delivered, once.
  */
 export class InAppProvider implements ProviderAdapter {

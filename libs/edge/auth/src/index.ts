@@ -1,0 +1,4 @@
+export * from './api-key-store';
+export * from './api-keys';
+export * from './recipient-tokens';
+export * from './secret-keys';

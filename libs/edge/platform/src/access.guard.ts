@@ -1,0 +1,105 @@
+import {
+  createParamDecorator,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  SetMetadata,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { bearerCredential, isSecretKey, type Principal } from '@herald/access';
+import type { HeraldConfig } from '@herald/config';
+import { Access } from './access';
+import { HERALD_CONFIG } from './tokens';
+
+const RECIPIENT_TOKENS_ACCEPTED = 'herald:recipient-tokens-accepted';
+
+/** Marks a /v1 handler that also accepts a recipient token (only the in-app feed). */
+export const AcceptsRecipientTokens = () => SetMetadata(RECIPIENT_TOKENS_ACCEPTED, true);
+
+interface AuthenticatedRequest extends Request {
+  principal?: Principal;
+}
+
+/** The principal the guard found for this request (every /v1 handler has one). */
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+    if (!principal) throw new Error('CurrentPrincipal used on a route the access guard skips');
+    return principal;
+  },
+);
+
+/**
+ * Every service's one access rule, by path, so an endpoint added later under /v1 is protected
+ * without anyone remembering to: /v1/* needs `Authorization: Bearer <key>` (or, where a handler
+ * says so, a recipient token); /metrics and /docs answer loopback callers only unless
+ * HERALD_OPS_ACCESS=anywhere; /health/* is open (orchestrators probe it without credentials).
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    @Inject(Access) private readonly access: Access,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const path = request.path;
+    if (path === '/metrics' || path === '/docs') return this.opsCaller(request);
+    if (!path.startsWith('/v1/') && path !== '/v1') return true;
+
+    const credential = bearerCredential(request.headers.authorization);
+    const tokensAccepted = this.reflector.get<boolean>(
+      RECIPIENT_TOKENS_ACCEPTED,
+      context.getHandler(),
+    );
+    let principal: Principal | null = null;
+    if (credential !== null && isSecretKey(credential)) {
+      principal = await this.access.apiKeys.authenticate(credential);
+    } else if (credential !== null && tokensAccepted) {
+      principal = await this.access.verifyRecipientToken(credential);
+    }
+    if (!principal) {
+      const response = context.switchToHttp().getResponse<Response>();
+      response.setHeader('WWW-Authenticate', 'Bearer');
+      throw new HttpException(
+        {
+          error: 'unauthorized',
+          message:
+            credential === null
+              ? 'Send the secret key as Authorization: Bearer <key>'
+              : 'The key is not valid (unknown, revoked or expired)',
+        },
+        HttpStatus.UNAUTHORIZED,
+      );
+    }
+    request.principal = principal;
+    return true;
+  }
+
+  private opsCaller(request: Request): boolean {
+    if (this.config.access.opsAccess === 'anywhere' || isLoopback(request.socket.remoteAddress)) {
+      return true;
+    }
+    throw new HttpException(
+      {
+        error: 'forbidden',
+        message: 'Served to loopback callers only (set HERALD_OPS_ACCESS=anywhere to change)',
+      },
+      HttpStatus.FORBIDDEN,
+    );
+  }
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (what a dual-stack socket reports). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
