@@ -50,8 +50,9 @@ export function parseBootstrapKeys(text: string | undefined): BootstrapKeysResul
       return { problem: `${at}: the tenant must be 1-255 letters, digits or . _ ~ -` };
     }
     if (!isSecretKey(key)) {
+      // Nothing of the entry is quoted: written key-first, its "tenant" would be the key.
       return {
-        problem: `${at} (tenant ${tenantId}): the key must be ${SECRET_KEY_PREFIX} followed by at least ${SECRET_KEY_MIN_RANDOM_CHARS} base64url characters`,
+        problem: `${at}: the key must be ${SECRET_KEY_PREFIX} followed by at least ${SECRET_KEY_MIN_RANDOM_CHARS} base64url characters`,
       };
     }
     keys.push({ tenantId, key });

@@ -77,7 +77,8 @@ export function toApiFeedPage(
   const last = page[page.length - 1];
   return {
     items: page.map((doc) => ({
-      id: doc.messageId,
+      // Items stored before feed items were keyed by tenant have no messageId: their _id is it.
+      id: (doc.messageId as string | undefined) ?? doc._id,
       tenantId: doc.tenantId,
       recipient: doc.recipient,
       content: fromPairs(doc.content),

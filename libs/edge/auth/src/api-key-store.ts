@@ -92,6 +92,10 @@ export class ApiKeyStore {
     return this.keys.findOne({ _id: hash });
   }
 
+  findById(id: string): Promise<ApiKeyDocument | null> {
+    return this.keys.findOne({ id });
+  }
+
   /** 'revoked', 'already_revoked' (the first revocation's time stays) or 'not_found'. */
   async revoke(id: string, now: number): Promise<'revoked' | 'already_revoked' | 'not_found'> {
     const result = await this.keys.updateOne({ id, revokedAt: null }, { $set: { revokedAt: now } });

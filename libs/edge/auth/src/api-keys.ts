@@ -58,8 +58,9 @@ export class ApiKeys {
   /** Whether the key with this public id exists and is not revoked (for its recipient tokens). */
   async isActive(keyId: string): Promise<boolean> {
     await this.ensureLoaded();
-    const doc = this.byId.get(keyId);
-    return doc !== undefined && doc.revokedAt === null;
+    // A key made since the last reload (its token minted on another instance) is read once.
+    const doc = this.byId.get(keyId) ?? (await this.lookUpId(keyId));
+    return doc !== null && doc.revokedAt === null;
   }
 
   /** Reloads every key now (the timer does this every refreshMs). */
@@ -110,6 +111,18 @@ export class ApiKeys {
       this.lookups.set(hash, pending);
     }
     return pending;
+  }
+
+  private async lookUpId(keyId: string): Promise<ApiKeyDocument | null> {
+    if (this.unknown.has(`id:${keyId}`)) return null;
+    const doc = await this.store.findById(keyId);
+    if (doc) {
+      this.byHash.set(doc._id, doc);
+      this.byId.set(doc.id, doc);
+    } else {
+      this.rememberUnknown(`id:${keyId}`);
+    }
+    return doc;
   }
 
   private rememberUnknown(hash: string): void {

@@ -34,10 +34,11 @@ export const CurrentPrincipal = createParamDecorator(
 );
 
 /**
- * Every service's one access rule, by path, so an endpoint added later under /v1 is protected
- * without anyone remembering to: /v1/* needs `Authorization: Bearer <key>` (or, where a handler
- * says so, a recipient token); /metrics and /docs answer loopback callers only unless
- * HERALD_OPS_ACCESS=anywhere; /health/* is open (orchestrators probe it without credentials).
+ * Every service's one access rule, by path, so an endpoint added later is protected without
+ * anyone remembering to: /health/* is open (orchestrators probe it without credentials);
+ * /metrics and /docs answer loopback callers only unless HERALD_OPS_ACCESS=anywhere; every
+ * other route (all of /v1) needs `Authorization: Bearer <key>`, or where a handler says so a
+ * recipient token.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -50,9 +51,10 @@ export class AccessGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const path = request.path;
+    const path = routedPath(request.path);
+    if (path.startsWith('/health/')) return true;
     if (path === '/metrics' || path === '/docs') return this.opsCaller(request);
-    if (!path.startsWith('/v1/') && path !== '/v1') return true;
+    // Everything else needs a credential: /v1/*, and any route added anywhere later.
 
     const credential = bearerCredential(request.headers.authorization);
     const tokensAccepted = this.reflector.get<boolean>(
@@ -95,6 +97,20 @@ export class AccessGuard implements CanActivate {
       HttpStatus.FORBIDDEN,
     );
   }
+}
+
+/**
+ * The path as Express routes it: case-insensitively, ignoring a trailing slash and repeated
+ * slashes. The exceptions above must be recognised in every spelling the router accepts, or
+ * `/METRICS/` would reach the metrics without the loopback check.
+ */
+export function routedPath(path: string): string {
+  return (
+    path
+      .toLowerCase()
+      .replace(/\/{2,}/g, '/')
+      .replace(/\/+$/, '') || '/'
+  );
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (what a dual-stack socket reports). */
