@@ -29,6 +29,10 @@ print_env() {
     echo "export SCHEMA_REGISTRY_URL=$(bash scripts/infra/schema-registry.sh url)"
   fi
   echo "export MONGODB_URI=mongodb://127.0.0.1:${MONGODB_PORT:-27017}/herald"
+  # A comment, not an export: the SASL listener is for trying authenticated clients, and these
+  # variables would switch every service to it.
+  echo "# SASL listener (local test credentials): KAFKA_BROKERS=127.0.0.1:${KAFKA_SASL_PORT:-9094}" \
+    "KAFKA_SASL_MECHANISM=scram-sha-256 KAFKA_SASL_USERNAME=herald KAFKA_SASL_PASSWORD=herald-local-secret"
 }
 if [ "$command" = env ]; then
   print_env

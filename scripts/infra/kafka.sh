@@ -7,6 +7,8 @@
 #   KAFKA_VERSION          kafka_2.13 version to resolve (default below; newest 3.9.x on Maven Central)
 #   KAFKA_PORT             client (PLAINTEXT) port on 127.0.0.1          (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port on 127.0.0.1            (default 9093)
+#   KAFKA_SASL_PORT        SASL_PLAINTEXT client port on 127.0.0.1       (default 9094)
+#                          (user herald, password herald-local-secret; PLAIN, SCRAM-SHA-256/512)
 #   KAFKA_HEAP_OPTS        JVM heap flags                                (default -Xms256m -Xmx1g)
 #   KAFKA_JVM_OPTS         extra JVM flags appended to the java command line
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to accept clients (default 90)
@@ -18,6 +20,13 @@ NAME=kafka
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.2}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+# A second client listener that requires SASL, for trying (and testing) authenticated clients.
+# The credentials are fixed local test values, not secrets (the listener is on loopback only),
+# and deliberately not read from KAFKA_SASL_USERNAME/PASSWORD: those are Herald's client
+# settings, which may name a real cluster's user.
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+LOCAL_SASL_USERNAME=herald
+LOCAL_SASL_PASSWORD=herald-local-secret
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
@@ -134,11 +143,19 @@ node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 
-# Loopback only.
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+# Loopback only. SASL_PLAINTEXT is for clients that authenticate; the broker talks to itself
+# over PLAINTEXT, so it needs no credentials of its own.
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+
+# PLAIN checks the users listed in its JAAS line; SCRAM checks the credentials kept in the
+# cluster metadata, which start creates with ConfigCommand once the broker answers.
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$LOCAL_SASL_USERNAME="$LOCAL_SASL_PASSWORD";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 
 log.dirs=$KAFKA_DATA
 
@@ -244,6 +261,7 @@ port_owner_hint() {
 broker_ready() {
   local log_offset="$1"
   tcp_open "$KAFKA_HOST" "$KAFKA_PORT" && tcp_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" \
+    && tcp_open "$KAFKA_HOST" "$KAFKA_SASL_PORT" \
     && grep -q 'Kafka Server started' < <(tail -c "+$((log_offset + 1))" "$LOG_DIR/$NAME.log")
 }
 
@@ -256,7 +274,7 @@ cmd_start() {
   local java; java="$(java_bin)" || fail_with_log "$NAME" "java not found"
 
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do
     if tcp_open "$KAFKA_HOST" "$port"; then
       fail_with_log "$NAME" "port $KAFKA_HOST:$port is already in use by another process: $(port_owner_hint "$port")"
     fi
@@ -290,7 +308,32 @@ cmd_start() {
       fail_with_log "$NAME" "broker started but its partitions did not become available within ${remaining}s"
     fi
   fi
+  add_scram_user "$java"
   log "kafka $KAFKA_VERSION ready on $KAFKA_HOST:$KAFKA_PORT (pid $(pid_of "$NAME"), $((SECONDS - started))s)"
+}
+
+# The SCRAM credentials of the local SASL user, set through the PLAINTEXT listener on every
+# start: an upsert, so it works the same for a new data dir and for one formatted before the
+# SASL listener existed (which `kafka-storage format --add-scram` could not reach). One
+# ConfigCommand per mechanism, run side by side: a KRaft broker refuses to alter one user's
+# credentials twice in one request ("cannot be altered twice in the same request").
+add_scram_user() {
+  local java="$1" mechanism pids=() failed=0
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    "$java" -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$KAFKA_LOG4J" \
+      -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand \
+      --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --alter \
+      --add-config "$mechanism=[password=$LOCAL_SASL_PASSWORD]" \
+      --entity-type users --entity-name "$LOCAL_SASL_USERNAME" >/dev/null 2>>"$LOG_DIR/$NAME.log" &
+    pids+=("$!")
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  if [ "$failed" -ne 0 ]; then
+    # Stopped, so that the next start (which skips a running broker) tries again.
+    stop_bg "$NAME" 30
+    fail_with_log "$NAME" "could not create the SCRAM credentials of user $LOCAL_SASL_USERNAME"
+  fi
+  log "kafka SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) on $KAFKA_HOST:$KAFKA_SASL_PORT for user $LOCAL_SASL_USERNAME"
 }
 
 cmd_stop() {
@@ -317,7 +360,7 @@ cmd_kill() {
 
 cmd_status() {
   if kafka_alive; then
-    echo "kafka: running (pid $(pid_of "$NAME")) on $KAFKA_HOST:$KAFKA_PORT"
+    echo "kafka: running (pid $(pid_of "$NAME")) on $KAFKA_HOST:$KAFKA_PORT (SASL on $KAFKA_SASL_PORT)"
     return 0
   fi
   echo "kafka: stopped"

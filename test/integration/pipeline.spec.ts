@@ -34,7 +34,11 @@ describe('the delivery pipeline against the real servers', () => {
       HERALD_PROVIDER_TIMEOUT_MS: '1000',
       HERALD_WEBHOOK_HEADERS: JSON.stringify({ Authorization: `Bearer ${SECRET_HEADER}` }),
     });
-    kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'herald-test' });
+    kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'herald-test',
+      ...env.kafkaSecurity,
+    });
     producer = kafka.producer();
     await producer.connect();
     mongo = await createMongoClient(env.mongodbUri).connect();

@@ -118,7 +118,11 @@ describe('provider adapters and status checks against the real servers and the s
 
   beforeAll(async () => {
     herald = await Herald.start({ HERALD_TIME_SCALE: String(SCALE) }, ['status-checker']);
-    kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'herald-test-providers' });
+    kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'herald-test-providers',
+      ...env.kafkaSecurity,
+    });
     mongo = await createMongoClient(env.mongodbUri).connect();
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { createKafka, ensureTopics } from '@herald/kafka';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { AvroCodec, registryAuthHeaders, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS, TOPICS, valueSubject } from '@herald/topics';
 import { testEnv } from '../support/servers';
 import { waitFor } from '@tools/harness';
@@ -15,11 +15,15 @@ describe('MessageRequested through the real broker and schema registry', () => {
   let codec: AvroCodec;
 
   beforeAll(async () => {
-    kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'herald-test' });
+    kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'herald-test',
+      ...env.kafkaSecurity,
+    });
     admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, ALL_TOPICS);
-    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir());
+    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
     await codec.register(ALL_TOPICS);
     producer = kafka.producer({ idempotent: true });
     await producer.connect();
@@ -52,7 +56,9 @@ describe('MessageRequested through the real broker and schema registry', () => {
     for (const topic of ALL_TOPICS.filter((t) => t.valueSchema)) {
       const subject = valueSubject(topic.name);
       expect(await codec.registry.getLatestSchemaId(subject)).toBe(codec.schemaIdFor(topic.name));
-      const config = await fetch(`${env.schemaRegistryUrl}/config/${subject}`);
+      const config = await fetch(`${env.schemaRegistryUrl}/config/${subject}`, {
+        headers: registryAuthHeaders(env.registryAuth),
+      });
       expect(config.status).toBe(200);
       expect(((await config.json()) as { compatibilityLevel: string }).compatibilityLevel).toBe(
         'BACKWARD',

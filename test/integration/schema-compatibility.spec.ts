@@ -24,7 +24,9 @@ describe('an incompatible schema change', () => {
 
   beforeAll(async () => {
     // The real schemas are registered first, so the incompatible one is a change, not a first version.
-    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir()).register(ALL_TOPICS);
+    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth).register(
+      ALL_TOPICS,
+    );
     dir = incompatibleSchemaDir();
   });
 
@@ -37,8 +39,12 @@ describe('an incompatible schema change', () => {
       config: {},
       valueSchema: 'message-requested',
     };
-    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir()).register([topic]);
-    const changed = AvroCodec.connect(env.schemaRegistryUrl, dir).register([topic]);
+    await AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth).register([
+      topic,
+    ]);
+    const changed = AvroCodec.connect(env.schemaRegistryUrl, dir, env.registryAuth).register([
+      topic,
+    ]);
     await expect(changed).rejects.toBeInstanceOf(SchemaRegistrationError);
     await expect(changed).rejects.toThrow(`${topic.name}-value`);
   });
@@ -77,7 +83,7 @@ describe('a compatible schema change', () => {
         config: {},
         valueSchema: 'message-event',
       };
-      const old = AvroCodec.connect(env.schemaRegistryUrl, dir);
+      const old = AvroCodec.connect(env.schemaRegistryUrl, dir, env.registryAuth);
       await old.register([topic]);
       const event = {
         eventId: randomUUID(),
@@ -96,7 +102,11 @@ describe('a compatible schema change', () => {
       };
       const bytes = await old.encode(topic.name, event);
 
-      const current = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir());
+      const current = AvroCodec.connect(
+        env.schemaRegistryUrl,
+        resolveSchemaDir(),
+        env.registryAuth,
+      );
       await current.register([topic]); // the newer version: BACKWARD compatible
       expect(await current.decode(bytes, 'message-event')).toEqual({
         ...event,

@@ -26,6 +26,8 @@ export default async function globalSetup(): Promise<void> {
     KAFKA_BROKERS: '127.0.0.1:9092',
     SCHEMA_REGISTRY_URL: localRegistryUrl(),
     MONGODB_URI: 'mongodb://127.0.0.1:27017/herald_test',
+    // The local broker's SASL listener and its fixed test user (scripts/infra/kafka.sh).
+    HERALD_TEST_KAFKA_SASL_BROKERS: `127.0.0.1:${process.env.KAFKA_SASL_PORT || 9094}`,
     HERALD_TEST_SERVERS: 'local',
     HERALD_TEST_STOP_LOCAL: alreadyUp ? '0' : '1',
   });

@@ -46,6 +46,11 @@ Rows:
   run (\`herald_projector_projection_lag_seconds\`, all event types).
 - **retry lateness**: the simulator's arrival time of attempt 2 − the \`nextAttemptAt\` Herald
   announced in \`delivery_attempted\`, for webhooks answering 429 + \`Retry-After\`; negative = early.
+- **POST /v1/messages p50 / p99, with a key**: serial POSTs with the bench tenant's secret key
+  over one keep-alive connection (202 = durably on Kafka), after 50 not counted.
+- **key check**: the access guard's work for a cached secret key (header parsed, SHA-256, hash
+  looked up and compared in constant time), timed call by call in the bench process; its share
+  of the POST's p50 is what the check adds to a POST.
 - **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
 
 The CPU table: CPU time each process spent in each throughput run's timed window (from
@@ -71,7 +76,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
   const file = relative(REPO_ROOT, RESULTS_FILE);
   if (trial) {
     say(`--only: ${file} left as it was`);
-  } else if (measured.some((result) => result !== undefined) || results.retry) {
+  } else if (measured.some((result) => result !== undefined) || results.retry || results.apikey) {
     appendResults(report.entry);
     say(`appended to ${file}`);
   } else {
@@ -81,7 +86,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
 
 function renderReport(run: BenchRun): { table: string; targets: string; entry: string } {
   const { settings, results, failures, notes, runId } = run;
-  const { kafkajs, bullmq, instant, slow, paced, retry } = results;
+  const { kafkajs, bullmq, instant, slow, paced, retry, apikey } = results;
   // An incomplete run's rate is what it reached before its time limit.
   const rate = (t: Throughput | undefined) =>
     t ? `${formatRate(t.perSecond)}${t.complete === false ? ' (incomplete)' : ''}` : '—';
@@ -136,6 +141,25 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       '',
     ],
     ['retries fired early', retry ? `${retry.early} of ${retry.measured}` : '—', '', '', '', ''],
+    [
+      `POST /v1/messages p50 / p99, with a key (${apikey ? formatInt(apikey.posts) : '—'} serial)`,
+      apikey ? `${formatMs(apikey.post.p50)} / ${formatMs(apikey.post.p99)}` : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      `key check p50 / p99 (${apikey ? formatInt(apikey.checks) : '—'} in-process), share of POST p50`,
+      apikey
+        ? `${micros(apikey.check.p50)} / ${micros(apikey.check.p99)}, ` +
+          `${((apikey.check.p50 / apikey.post.p50) * 100).toFixed(2)}%`
+        : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
   ];
   for (const name of APPS) {
     const rss = results.rss.get(name);
@@ -222,6 +246,13 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
           ? paced.projectionLag.p99 <= 500
           : undefined,
         paced ? formatMs(paced.projectionLag.p99) : '—',
+      ),
+    ],
+    [
+      'the key check adds < 1 ms to a POST (p50)',
+      ...verdict(
+        apikey ? apikey.check.p50 < 1 : undefined,
+        apikey ? micros(apikey.check.p50) : '—',
       ),
     ],
     [
@@ -396,4 +427,9 @@ function commitLine(): string {
   ]);
   const dirty = status.stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? '-dirty' : ''}`;
+}
+
+/** 0.0042 ms → "4.2 µs" */
+function micros(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms * 1000).toFixed(1)} µs` : '—';
 }

@@ -6,6 +6,7 @@
 import type { AppName } from '@tools/harness';
 import type { PacedResult, Throughput } from './herald/load';
 import type { RetryPrecisionResult } from './herald/retry-precision';
+import type { ApiKeyResult } from './scenarios/apikey';
 
 export interface Results {
   partitions?: number;
@@ -15,6 +16,7 @@ export interface Results {
   slow?: Throughput;
   paced?: PacedResult;
   retry?: RetryPrecisionResult;
+  apikey?: ApiKeyResult;
   /** Per service: the highest peak RSS over the scenarios, and which scenario it was in. */
   rss: Map<AppName, { bytes: number; scenario: string }>;
 }

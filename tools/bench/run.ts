@@ -24,6 +24,7 @@ import { halfLoadLatency } from './scenarios/halfload';
 import { instantThroughput } from './scenarios/instant';
 import { slowProviderThroughput } from './scenarios/latency100';
 import { retryPrecision } from './scenarios/retry';
+import { apiKeyCost } from './scenarios/apikey';
 
 async function main(): Promise<number> {
   const args = parseArguments(process.argv.slice(2));
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
     if (wanted('latency100')) results.slow = await slowProviderThroughput(context, results.instant);
     if (wanted('halfload')) results.paced = await halfLoadLatency(context, results.instant);
     if (wanted('retry')) results.retry = await retryPrecision(context);
+    if (wanted('apikey')) results.apikey = await apiKeyCost(context);
   } catch (error) {
     failures.push(errorMessage(error).split('\n')[0] ?? 'failed');
     say(`failed: ${errorMessage(error)}`);

@@ -12,6 +12,7 @@
  * running are left running). scripts/demo.sh installs the npm dependencies first if needed.
  *
  *   send                        only send the messages and report, to a Herald already running
+ *                               (with HERALD_API_KEY, a key of tenant demo, or a key made now)
  *   events [--from-beginning]   print every event on herald.message-events as it arrives
  *                               (--from-beginning: the whole topic); Ctrl-C stops it
  *
@@ -37,15 +38,15 @@
 import { createInterface } from 'node:readline';
 import { killAllStarted } from '@tools/harness';
 import { watchEvents } from './events';
-import { errorMessage, heading, red } from './output';
+import { errorMessage, heading, red, say } from './output';
 import { runScenarios } from './run';
 import { readSettings, type Settings } from './settings';
 import { DemoExit, requireFreePorts, Stack } from './stack';
-import type { Target } from './target';
+import { DEMO_TENANT, demoKey, type Target } from './target';
 
 const USAGE = 'usage: npm run demo [-- send | events [--from-beginning]]';
 
-function targetOf({ ports, servers, timeScale, logDir }: Settings): Target {
+function targetOf({ ports, servers, timeScale, logDir }: Settings, apiKey: string): Target {
   const local = (port: number) => `http://127.0.0.1:${port}`;
   // Long enough for Knock's window at this time scale, plus a minute for everything else.
   const timeoutS = Number(process.env.HERALD_DEMO_TIMEOUT_S || Math.max(90, 1800 * timeScale + 60));
@@ -58,7 +59,19 @@ function targetOf({ ports, servers, timeScale, logDir }: Settings): Target {
     timeScale,
     timeoutMs: timeoutS * 1000,
     logDir,
+    apiKey,
   };
+}
+
+/** The target with the demo tenant's key: HERALD_API_KEY, or one made now (and said so). */
+async function targetWithKey(settings: Settings): Promise<Target> {
+  const { key, created } = await demoKey(settings.servers.MONGODB_URI);
+  if (created) {
+    say(
+      `Made API key ${created} for tenant ${DEMO_TENANT} (as npm run herald -- keys create --tenant ${DEMO_TENANT} does); every API call below sends it.`,
+    );
+  }
+  return targetOf(settings, key);
 }
 
 /** Prints why the demo stops (unless that was printed already) and returns its exit code. */
@@ -130,7 +143,7 @@ async function demo(): Promise<number> {
   let code: number;
   try {
     await stack.up();
-    code = await scenarios(targetOf(settings));
+    code = await scenarios(await targetWithKey(settings));
     // Like the shell demo before it: a failed run stops at once, nothing is kept up to inspect.
     if (code === 0) await keepUp();
   } catch (error) {
@@ -148,14 +161,15 @@ async function main(): Promise<number> {
       return demo();
     case 'send':
       try {
-        return await scenarios(targetOf(readSettings({ forStack: false })));
+        return await scenarios(await targetWithKey(readSettings({ forStack: false })));
       } catch (error) {
         return failed(error);
       }
     case 'events':
       try {
         await watchEvents(
-          targetOf(readSettings({ forStack: false })),
+          // Reads Kafka only: no API key needed.
+          targetOf(readSettings({ forStack: false }), ''),
           flags.includes('--from-beginning'),
         );
       } catch (error) {

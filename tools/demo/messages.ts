@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { isTerminal } from '@herald/delivery-status';
 import type { Channel, DeliveryStatus, MessageRequested } from '@herald/messages';
+import { DEMO_TENANT } from './target';
 
 export interface Scenario {
   name: string;
@@ -67,7 +68,7 @@ export class DemoRun {
     const channel = channelOf(scenario);
     return {
       messageId: this.idOf(scenario.name),
-      tenantId: 'demo',
+      tenantId: DEMO_TENANT,
       channel,
       provider: scenario.provider ?? 'webhook',
       recipient:

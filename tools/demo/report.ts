@@ -19,7 +19,7 @@ import {
   yellow,
   type Cell,
 } from './output';
-import { http, type Target } from './target';
+import { DEMO_TENANT, http, type Target } from './target';
 
 /** Prints everything after the wait; returns how many messages did not end as expected. */
 export async function report(
@@ -124,6 +124,8 @@ async function eventsOf(target: Target, messageId: string): Promise<ApiEvent[]> 
   const response = await http<{ events: ApiEvent[] }>(
     'GET',
     `${target.projector}/v1/messages/${messageId}/events`,
+    undefined,
+    target.apiKey,
   );
   return response.status === 200 ? (response.json?.events ?? []) : [];
 }
@@ -191,7 +193,12 @@ async function printRetryAfterNote(target: Target, messageId: string): Promise<v
 /** The in-app recipient's feed: what an app would show, read back from the projector. */
 async function printFeed(target: Target, recipient: string): Promise<void> {
   const path = `/v1/recipients/${encodeURIComponent(recipient)}/feed`;
-  const response = await http<ApiPage<ApiFeedItem>>('GET', `${target.projector}${path}`);
+  const response = await http<ApiPage<ApiFeedItem>>(
+    'GET',
+    `${target.projector}${path}`,
+    undefined,
+    target.apiKey,
+  );
   heading(`In-app feed of ${recipient} (GET ${path})`);
   if (response.status !== 200 || !response.json) {
     say(red(`  GET ${path} answered ${response.status}: ${response.text.slice(0, 300)}`));
@@ -220,21 +227,35 @@ function printWhereToLook(
   const fromHere = relative(process.cwd(), logDir);
   const logs = fromHere.startsWith('..') ? logDir : fromHere || '.';
   heading('Where to look next');
+  say(`  export HERALD_API_KEY=${target.apiKey}`);
+  say(`  (tenant ${DEMO_TENANT}'s secret key; the commands below send it. Make more with`);
+  say(`  npm run herald -- keys create --tenant <tenant>; list and revoke them the same way.)\n`);
+  // Every /v1 call needs the key; the demo tenant's is in $HERALD_API_KEY (printed above).
+  const auth = `-H "Authorization: Bearer $HERALD_API_KEY"`;
   const rows = [
-    ['Message (status, attempts, last error)', `curl -s ${projector}/v1/messages/${retried}`],
-    ['Its event timeline', `curl -s ${projector}/v1/messages/${retried}/events`],
-    ['Its provider requests and responses', `curl -s ${projector}/v1/messages/${retried}/logs`],
-    ["The SMS's Twilio send and status lookups", `curl -s ${projector}/v1/messages/${sms}/logs`],
-    ["The in-app recipient's feed", `curl -s ${projector}/v1/recipients/${feedOf}/feed`],
+    [
+      'Message (status, attempts, last error)',
+      `curl -s ${auth} ${projector}/v1/messages/${retried}`,
+    ],
+    ['Its event timeline', `curl -s ${auth} ${projector}/v1/messages/${retried}/events`],
+    [
+      'Its provider requests and responses',
+      `curl -s ${auth} ${projector}/v1/messages/${retried}/logs`,
+    ],
+    [
+      "The SMS's Twilio send and status lookups",
+      `curl -s ${auth} ${projector}/v1/messages/${sms}/logs`,
+    ],
+    ["The in-app recipient's feed", `curl -s ${auth} ${projector}/v1/recipients/${feedOf}/feed`],
     [
       'Undelivered webhooks, newest first',
-      `curl -s '${projector}/v1/messages?status=undelivered&channel=webhook'`,
+      `curl -s ${auth} '${projector}/v1/messages?status=undelivered&channel=webhook'`,
     ],
     ['The API (OpenAPI document)', `curl -s ${projector}/docs`],
     ['What the simulator received', `curl -s '${sim}/_sim/requests?prefix=/hooks/'`],
     [
       'Send one yourself',
-      `curl -s -X POST ${ingest}/v1/messages -H 'content-type: application/json' -d ` +
+      `curl -s -X POST ${ingest}/v1/messages ${auth} -H 'content-type: application/json' -d ` +
         `'{"channel":"webhook","provider":"webhook","recipient":"${sim}/hooks/ok/mine","content":{"text":"hi"}}'`,
     ],
   ];

@@ -109,7 +109,7 @@ async function sendViaApi(target: Target, request: MessageRequest): Promise<Sent
   const response = await http<{
     messageId?: string;
     problems?: { field: string; problem: string }[];
-  }>('POST', `${target.ingest}/v1/messages`, request);
+  }>('POST', `${target.ingest}/v1/messages`, request, target.apiKey);
   if (response.status === 202) {
     const messageId = response.json?.messageId ?? request.messageId;
     return {
@@ -166,6 +166,8 @@ async function waitForFinal(
         const response = await http<ApiMessage>(
           'GET',
           `${target.projector}/v1/messages/${messageId}`,
+          undefined,
+          target.apiKey,
         );
         if (response.status === 404) return; // not projected yet
         if (response.status !== 200 || !response.json) {

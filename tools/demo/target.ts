@@ -2,7 +2,10 @@
 // Avro for what it produces or reads on the topics.
 
 import { logLevel, type Kafka } from 'kafkajs';
+import { kafkaSettingsFromEnv, registrySettingsFromEnv } from '@herald/config';
+import { ApiKeyStore } from '@herald/auth';
 import { createKafka } from '@herald/kafka';
+import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 
 /** Where the running Herald is, and how long to wait for it. */
@@ -17,17 +20,26 @@ export interface Target {
   timeoutMs: number;
   /** Where the services' logs are, for the closing hints. */
   logDir: string;
+  /** The demo tenant's secret key, sent on every API call. */
+  apiKey: string;
 }
 
-/** A JSON request; `json` is the parsed answer when it is JSON. */
+/** The tenant of every demo message; its key is made at the start (see demoKey). */
+export const DEMO_TENANT = 'demo';
+
+/** A JSON request, with the key when one is given; `json` is the parsed answer when it is JSON. */
 export async function http<T = unknown>(
   method: string,
   url: string,
   body?: unknown,
+  key?: string,
 ): Promise<{ status: number; json: T | undefined; text: string }> {
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -43,12 +55,40 @@ export async function http<T = unknown>(
 
 /** Herald's Kafka client, silenced so that kafkajs's logging does not mix into the report. */
 export function demoKafka(brokers: string[]): Kafka {
-  const kafka = createKafka({ clientId: 'herald-demo', brokers });
+  // SASL and TLS as the services read them, from the same variables.
+  const { sasl, ssl } = kafkaSettingsFromEnv(process.env, 'herald-demo');
+  const kafka = createKafka({ clientId: 'herald-demo', brokers, sasl, ssl });
   kafka.logger().setLogLevel(logLevel.NOTHING);
   return kafka;
 }
 
 /** Avro in the Confluent wire format against the registry the services use. */
 export function demoCodec(schemaRegistryUrl: string): AvroCodec {
-  return AvroCodec.connect(schemaRegistryUrl, resolveSchemaDir(process.env.HERALD_SCHEMA_DIR));
+  return AvroCodec.connect(
+    schemaRegistryUrl,
+    resolveSchemaDir(process.env.HERALD_SCHEMA_DIR),
+    registrySettingsFromEnv(process.env).auth,
+  );
+}
+
+/**
+ * The key the demo calls the API with: HERALD_API_KEY when set (a key of tenant `demo`), else a
+ * new one stored in Herald's MongoDB exactly as `npm run herald -- keys create --tenant demo`
+ * stores it (only its hash).
+ */
+export async function demoKey(
+  mongodbUri: string,
+): Promise<{ key: string; created: string | null }> {
+  const given = process.env.HERALD_API_KEY;
+  if (given) return { key: given, created: null };
+  const client = await createMongoClient(mongodbUri).connect();
+  try {
+    const { key, summary } = await new ApiKeyStore(heraldDb(client, mongodbUri)).create(
+      DEMO_TENANT,
+      Date.now(),
+    );
+    return { key, created: summary.id };
+  } finally {
+    await client.close();
+  }
 }

@@ -174,7 +174,14 @@ export async function stopService(
 ): Promise<number | null> {
   if (isRunning(service)) {
     service.process.kill('SIGTERM');
-    const stopped = await Promise.race([service.exited.then(() => true), sleep(graceMs, false)]);
+    // The grace timer is cancelled once the process exits, so it never keeps the caller (a
+    // jest worker, the demo) alive for the rest of the grace period.
+    const grace = new AbortController();
+    const stopped = await Promise.race([
+      service.exited.then(() => true),
+      sleep(graceMs, false, { signal: grace.signal }).catch(() => true),
+    ]);
+    grace.abort();
     if (!stopped && isRunning(service)) service.process.kill('SIGKILL');
   }
   return service.exited;

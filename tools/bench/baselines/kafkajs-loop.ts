@@ -20,6 +20,7 @@ import { CpuWindow, type CpuUsage } from '../cpu-usage';
 import pLimit from 'p-limit';
 import { Agent, request } from 'undici';
 import { Partitioners, type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
+import { kafkaSettingsFromEnv } from '@herald/config';
 import { createKafka } from '@herald/kafka';
 
 export interface KafkajsBaselineOptions {
@@ -73,8 +74,10 @@ export async function runKafkajsBaseline(opts: KafkajsBaselineOptions): Promise<
   const countGroup = `bench.baseline.${runId}.count`;
   const httpTimeoutMs = opts.httpTimeoutMs ?? 30_000;
 
-  // Herald's client settings (log level, connection timeout, retries).
-  const kafka = createKafka({ clientId: `bench-baseline-${runId}`, brokers: opts.brokers });
+  // Herald's client settings (log level, connection timeout, retries, SASL/TLS from the env).
+  const clientId = `bench-baseline-${runId}`;
+  const { sasl, ssl } = kafkaSettingsFromEnv(process.env, clientId);
+  const kafka = createKafka({ clientId, brokers: opts.brokers, sasl, ssl });
   const admin = kafka.admin();
   // Like libs/providers/src/http-call.ts, with as many connections as calls in flight.
   const agent = new Agent({

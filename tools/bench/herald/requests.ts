@@ -5,6 +5,7 @@
  */
 
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { kafkaSettingsFromEnv, registrySettingsFromEnv } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
@@ -24,12 +25,20 @@ export class RequestProducer {
   ) {}
 
   static async connect(servers: Servers): Promise<RequestProducer> {
+    // SASL/TLS and registry auth from the variables the services the bench starts read too.
+    const { sasl, ssl } = kafkaSettingsFromEnv(process.env, 'herald-bench');
     const kafka = new Kafka({
       clientId: 'herald-bench',
       brokers: servers.brokers,
       logLevel: logLevel.ERROR,
+      ...(sasl ? { sasl: { ...sasl } } : {}),
+      ...(ssl ? { ssl: { ...ssl } } : {}),
     });
-    const codec = AvroCodec.connect(servers.registryUrl, resolveSchemaDir());
+    const codec = AvroCodec.connect(
+      servers.registryUrl,
+      resolveSchemaDir(),
+      registrySettingsFromEnv(process.env).auth,
+    );
     // Registers (or finds) the schema the services register, and learns its id.
     await codec.register([TOPICS.messagesRequested]);
     const producer = kafka.producer({

@@ -6,7 +6,9 @@
 import { basename, dirname, join } from 'node:path';
 import type { ServiceName } from '@herald/config';
 import {
+  apiKeysEnv,
   freePort,
+  newTenantKey,
   isRunning,
   outputTail,
   peakRss,
@@ -22,6 +24,12 @@ import { APPLIED, parsePrometheus, PROJECTION_LAG, REQUEST_TO_SENT, type Metrics
 export const SERVICES: readonly ServiceName[] = ['ingest', 'sender', 'status-checker', 'projector'];
 /** Every app the bench runs: the services and the provider simulator. */
 export const APPS = [...SERVICES, 'provider-sim'] as const;
+
+/**
+ * The bench tenant's secret key, given to every service through HERALD_API_KEYS (the bench's
+ * requests go through Kafka; the apikey scenario's POSTs send it).
+ */
+export const BENCH_KEY = newTenantKey('bench');
 
 /** Per process, as HERALD_MAX_IN_FLIGHT; the baselines get the same concurrency. */
 export const MAX_IN_FLIGHT = 512;
@@ -117,6 +125,7 @@ export class HeraldServices {
         HERALD_TIME_SCALE: '1',
         HERALD_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
         HERALD_PARTITION_CONCURRENCY: String(PARTITION_CONCURRENCY),
+        ...apiKeysEnv([BENCH_KEY]),
         ...options.env,
       };
       const logFile = join(options.logDir, `${name}-${options.scenario}.log`);

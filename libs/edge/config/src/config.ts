@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseBootstrapKeys, type BootstrapKey } from '@herald/access';
 import { buildProviderSettings, type ProviderSettings } from './provider-settings';
+import { readKafkaSecurity, type KafkaSecurity, type RegistryAuth } from './kafka-security';
 
 /**
  * Every setting Herald reads, in one typed place. Each service calls loadConfig(process.env)
@@ -74,6 +76,35 @@ const envSchema = z.object({
   HERALD_PROJECTOR_HOLD_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
   HERALD_PROVIDERS_FILE: z.string().trim().min(1).optional(),
+  // Access (see the README's "Access and tenancy").
+  HERALD_API_KEYS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const parsed = parseBootstrapKeys(value);
+      if ('keys' in parsed) return parsed.keys;
+      context.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }),
+  HERALD_KEY_REFRESH_MS: z.coerce.number().int().min(100).max(10_000).default(5_000),
+  HERALD_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  HERALD_FEED_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const origins = (value ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== '');
+      const bad = origins.find((origin) => origin !== '*' && !/^https?:\/\/[^\s/]+$/.test(origin));
+      if (bad === undefined) return origins;
+      context.addIssue({
+        code: 'custom',
+        message: `'${bad}' is not an origin (scheme://host[:port], or *)`,
+      });
+      return z.NEVER;
+    }),
+  HERALD_OPS_ACCESS: z.enum(['loopback', 'anywhere']).default('loopback'),
   HERALD_WEBHOOK_HEADERS: z
     .string()
     .optional()
@@ -111,8 +142,11 @@ export interface HeraldConfig {
   httpPort: number;
   /** Loopback by default; set HERALD_HTTP_HOST=0.0.0.0 in a container. */
   httpHost: string;
-  kafka: { brokers: string[]; clientId: string };
+  /** With SASL and TLS when KAFKA_SASL_* / KAFKA_SSL* say so (see kafka-security.ts). */
+  kafka: { brokers: string[]; clientId: string } & KafkaSecurity;
   schemaRegistryUrl: string;
+  /** HTTP basic auth for the registry, when SCHEMA_REGISTRY_USERNAME/PASSWORD are set. */
+  schemaRegistryAuth: RegistryAuth | undefined;
   mongodbUri: string;
   /** Every retry and back-off delay is multiplied by this. */
   timeScale: number;
@@ -133,6 +167,18 @@ export interface HeraldConfig {
    */
   projectorHoldMs: number;
   retryPoliciesFile: string | undefined;
+  access: {
+    /** HERALD_API_KEYS: stored as hashes at the first check, then served like any other key. */
+    bootstrapKeys: BootstrapKey[];
+    /** How often each service reloads the keys, so a revocation is seen within this. */
+    keyRefreshMs: number;
+    /** Signs recipient tokens; unset, one is made and kept in MongoDB. */
+    tokenSecret: string | undefined;
+    /** Origins a browser may read the in-app feed from; empty (the default) is no CORS. */
+    feedCorsOrigins: string[];
+    /** Who may read /metrics and /docs: loopback callers only (default), or anyone. */
+    opsAccess: 'loopback' | 'anywhere';
+  };
   /** Every provider's base URL and credentials; unconfigured providers are null. */
   providers: ProviderSettings;
 }
@@ -166,6 +212,8 @@ export function loadConfig(
   }
   const values = parsed.data;
   const providers = loadProviderSettings(values, present);
+  const security = readKafkaSecurity(present);
+  if (security.problems.length > 0) throw new ConfigError(security.problems);
   return {
     service,
     httpPort: values[SERVICE_PORTS[service].variable],
@@ -173,8 +221,10 @@ export function loadConfig(
     kafka: {
       brokers: values.KAFKA_BROKERS,
       clientId: values.KAFKA_CLIENT_ID ?? `herald-${service}`,
+      ...security.kafka,
     },
     schemaRegistryUrl: values.SCHEMA_REGISTRY_URL,
+    schemaRegistryAuth: security.schemaRegistryAuth,
     mongodbUri: values.MONGODB_URI,
     timeScale: values.HERALD_TIME_SCALE,
     schemaDir: values.HERALD_SCHEMA_DIR,
@@ -187,6 +237,13 @@ export function loadConfig(
     providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
     projectorHoldMs: values.HERALD_PROJECTOR_HOLD_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
+    access: {
+      bootstrapKeys: values.HERALD_API_KEYS,
+      keyRefreshMs: values.HERALD_KEY_REFRESH_MS,
+      tokenSecret: values.HERALD_TOKEN_SECRET,
+      feedCorsOrigins: values.HERALD_FEED_CORS_ORIGINS,
+      opsAccess: values.HERALD_OPS_ACCESS,
+    },
     providers,
   };
 }
@@ -218,4 +275,57 @@ function loadProviderSettings(values: Env, env: Record<string, string | undefine
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return settings;
+}
+
+/**
+ * The settings of a command-line tool (`npm run herald`), which needs only the database: the
+ * same variable, default and validation as the services'.
+ */
+export function loadCliConfig(env: Record<string, string | undefined> = process.env): {
+  mongodbUri: string;
+} {
+  const parsed = z
+    .object({ MONGODB_URI: mongoUri.default('mongodb://localhost:27017/herald') })
+    .safeParse(env.MONGODB_URI ? { MONGODB_URI: env.MONGODB_URI } : {});
+  if (!parsed.success) {
+    throw new ConfigError([{ variable: 'MONGODB_URI', problem: parsed.error.issues[0]!.message }]);
+  }
+  return { mongodbUri: parsed.data.MONGODB_URI };
+}
+
+/**
+ * The Kafka settings of a tool (the demo, the bench, the tests): the same variables, defaults
+ * and validation as the services', so a tool reaches an authenticated cluster as they do.
+ */
+export function kafkaSettingsFromEnv(
+  env: Record<string, string | undefined>,
+  clientId: string,
+): { brokers: string[]; clientId: string } & KafkaSecurity {
+  const brokers = brokerList.default(['localhost:9092']).safeParse(env.KAFKA_BROKERS || undefined);
+  if (!brokers.success) {
+    throw new ConfigError([
+      { variable: 'KAFKA_BROKERS', problem: brokers.error.issues[0]!.message },
+    ]);
+  }
+  const security = readKafkaSecurity(env);
+  if (security.problems.length > 0) throw new ConfigError(security.problems);
+  return { brokers: brokers.data, clientId, ...security.kafka };
+}
+
+/** The registry settings of a tool, as the services read them. */
+export function registrySettingsFromEnv(env: Record<string, string | undefined>): {
+  url: string;
+  auth: RegistryAuth | undefined;
+} {
+  const url = httpUrl
+    .default('http://localhost:8081')
+    .safeParse(env.SCHEMA_REGISTRY_URL || undefined);
+  if (!url.success) {
+    throw new ConfigError([
+      { variable: 'SCHEMA_REGISTRY_URL', problem: url.error.issues[0]!.message },
+    ]);
+  }
+  const security = readKafkaSecurity(env);
+  if (security.problems.length > 0) throw new ConfigError(security.problems);
+  return { url: url.data, auth: security.schemaRegistryAuth };
 }

@@ -1,3 +1,4 @@
 export * from './config';
+export * from './kafka-security';
 export * from './provider-settings';
 export * from './policy-file-loader';

@@ -5,6 +5,7 @@ import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
 import { pingKafka, stoppedConsumers } from '@herald/kafka';
 import { pingMongo } from '@herald/mongo';
+import { registryAuthHeaders, type RegistryCredentials } from '@herald/schema-registry';
 import { checkReadiness } from './readiness';
 import { HERALD_CONFIG, KAFKA_ADMIN, MONGO_DB } from './tokens';
 
@@ -37,7 +38,11 @@ export class HealthController {
       {
         kafka: () => pingKafka(this.admin),
         schemaRegistry: () =>
-          pingRegistry(this.config.schemaRegistryUrl, this.config.readyTimeoutMs),
+          pingRegistry(
+            this.config.schemaRegistryUrl,
+            this.config.readyTimeoutMs,
+            this.config.schemaRegistryAuth,
+          ),
         mongodb: () => pingMongo(this.db),
       },
       this.config.readyTimeoutMs,
@@ -51,7 +56,14 @@ export class HealthController {
   }
 }
 
-async function pingRegistry(url: string, timeoutMs: number): Promise<void> {
-  const response = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(timeoutMs) });
+async function pingRegistry(
+  url: string,
+  timeoutMs: number,
+  auth: RegistryCredentials | undefined,
+): Promise<void> {
+  const response = await fetch(`${url}/subjects`, {
+    headers: registryAuthHeaders(auth),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!response.ok) throw new Error(`GET ${url}/subjects answered ${response.status}`);
 }

@@ -7,12 +7,15 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
-import type { MongoClient } from 'mongodb';
+import { APP_GUARD } from '@nestjs/core';
+import type { Db, MongoClient } from 'mongodb';
 import { type HeraldConfig } from '@herald/config';
-import { createKafka, ensureTopics } from '@herald/kafka';
+import { createKafka, ensureTopics, kafkaAuthenticationFailure } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
+import { Access } from './access';
+import { AccessGuard } from './access.guard';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
@@ -30,6 +33,7 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
   constructor(
     @Inject(KAFKA_ADMIN) private readonly admin: Admin,
     @Inject(MONGO_CLIENT) private readonly mongo: MongoClient,
+    @Inject(Access) private readonly access: Access,
   ) {}
 
   static forConfig(config: HeraldConfig): DynamicModule {
@@ -52,6 +56,9 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
               await admin.connect();
               await ensureTopics(admin, ALL_TOPICS);
               return admin;
+            }).catch((error: unknown) => {
+              // The first connection of every service: refused credentials say so plainly.
+              throw kafkaAuthenticationFailure(error, config.kafka) ?? error;
             }),
         },
         {
@@ -60,7 +67,11 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
           useFactory: () =>
             naming(`schema registry (${config.schemaRegistryUrl})`, async () => {
               const schemaDir = resolveSchemaDir(config.schemaDir);
-              const codec = AvroCodec.connect(config.schemaRegistryUrl, schemaDir);
+              const codec = AvroCodec.connect(
+                config.schemaRegistryUrl,
+                schemaDir,
+                config.schemaRegistryAuth,
+              );
               await codec.register(ALL_TOPICS);
               return codec;
             }),
@@ -77,12 +88,20 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
           inject: [MONGO_CLIENT],
           useFactory: (client: MongoClient) => heraldDb(client, config.mongodbUri),
         },
+        {
+          provide: Access,
+          inject: [MONGO_DB],
+          useFactory: (db: Db) => new Access(db, config),
+        },
+        // Every route of every service passes the access guard (see AccessGuard for the rules).
+        { provide: APP_GUARD, useClass: AccessGuard },
       ],
-      exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB],
+      exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB, Access],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.access.stop();
     await Promise.allSettled([this.admin.disconnect(), this.mongo.close()]);
     this.logger.log('connections closed');
   }

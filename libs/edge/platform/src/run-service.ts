@@ -1,6 +1,7 @@
 import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig, type HeraldConfig, type ServiceName } from '@herald/config';
+import { feedCors } from './feed-cors';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -29,6 +30,8 @@ export async function runService(
       abortOnError: false,
     });
     app.enableShutdownHooks();
+    const cors = feedCors(config.access.feedCorsOrigins);
+    if (cors) app.use(cors);
     await app.listen(config.httpPort, config.httpHost);
     logger.log(`listening on http://${config.httpHost}:${config.httpPort}`);
   } catch (error) {

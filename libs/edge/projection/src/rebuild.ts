@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
-import { createKafka, readToEnd } from '@herald/kafka';
+import { createKafka, kafkaAuthenticationFailure, readToEnd } from '@herald/kafka';
 import { createMongoClient, EVENTS, heraldDb, MESSAGES, ReadModelStore } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
@@ -18,7 +18,9 @@ export async function rebuildReadModel(
   const logger = new Logger('Rebuild');
   const kafka = createKafka(config.kafka);
   const admin = kafka.admin();
-  await admin.connect();
+  await admin.connect().catch((error: unknown) => {
+    throw kafkaAuthenticationFailure(error, config.kafka) ?? error;
+  });
   const mongo = await createMongoClient(config.mongodbUri).connect();
   try {
     const { groups } = await admin.describeGroups([PROJECTOR_GROUP]);
@@ -37,7 +39,11 @@ export async function rebuildReadModel(
         .catch(() => undefined);
     const writer = new ReadModelStore(db);
     await writer.ensureIndexes();
-    const codec = AvroCodec.connect(config.schemaRegistryUrl, resolveSchemaDir(config.schemaDir));
+    const codec = AvroCodec.connect(
+      config.schemaRegistryUrl,
+      resolveSchemaDir(config.schemaDir),
+      config.schemaRegistryAuth,
+    );
 
     const topic = TOPICS.messageEvents.name;
     let replayed = 0;

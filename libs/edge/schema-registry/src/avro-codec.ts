@@ -17,6 +17,22 @@ export class SchemaRegistrationError extends Error {
   }
 }
 
+/** HTTP basic auth for the registry (SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD). */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * The Authorization header for the registry calls Herald makes itself (compatibility, the
+ * readiness probe); the client library sends the same from its `auth` option.
+ */
+export function registryAuthHeaders(auth: RegistryCredentials | undefined): Record<string, string> {
+  if (!auth) return {};
+  const token = Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64');
+  return { Authorization: `Basic ${token}` };
+}
+
 function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
   return String(cause);
@@ -37,10 +53,15 @@ export class AvroCodec {
     readonly registry: SchemaRegistry,
     private readonly registryUrl: string,
     private readonly schemaDir: string,
+    private readonly auth?: RegistryCredentials,
   ) {}
 
-  static connect(registryUrl: string, schemaDir: string): AvroCodec {
-    return new AvroCodec(new SchemaRegistry({ host: registryUrl }), registryUrl, schemaDir);
+  static connect(registryUrl: string, schemaDir: string, auth?: RegistryCredentials): AvroCodec {
+    const registry = new SchemaRegistry({
+      host: registryUrl,
+      ...(auth ? { auth: { ...auth } } : {}),
+    });
+    return new AvroCodec(registry, registryUrl, schemaDir, auth);
   }
 
   async register(topics: readonly TopicSpec[]): Promise<void> {
@@ -72,7 +93,10 @@ export class AvroCodec {
     for (let attempt = 1; ; attempt += 1) {
       const response = await fetch(`${this.registryUrl}/config/${encodeURIComponent(subject)}`, {
         method: 'PUT',
-        headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+        headers: {
+          'Content-Type': 'application/vnd.schemaregistry.v1+json',
+          ...registryAuthHeaders(this.auth),
+        },
         body: JSON.stringify({ compatibility: COMPATIBILITY.BACKWARD }),
         signal: AbortSignal.timeout(10_000),
       });
@@ -84,7 +108,9 @@ export class AvroCodec {
       const hint =
         response.status === 404
           ? ' (no Confluent-compatible API at this URL: for the local Apicurio registry use http://127.0.0.1:8081/apis/ccompat/v7)'
-          : '';
+          : response.status === 401 || response.status === 403
+            ? ' (the registry refused the credentials: check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD)'
+            : '';
       throw new Error(`setting compatibility answered ${response.status}${hint}`);
     }
   }
