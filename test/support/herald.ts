@@ -57,9 +57,20 @@ export class Herald {
     const otherKey = newTenantKey('other-tenant');
     const fullEnv = { ...providers.env, ...apiKeysEnv([key, otherKey]), ...env };
     const names: ServiceName[] = ['ingest', 'sender', 'projector', ...extra];
-    const services = await Promise.all(names.map((name) => startService(name, { env: fullEnv })));
+    const started = await Promise.allSettled(
+      names.map((name) => startService(name, { env: fullEnv })),
+    );
+    const services = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const herald = new Herald(sim, services, fullEnv, providers.secrets, key, otherKey);
-    await Promise.all(services.map((service) => waitUntilReady(service)));
+    try {
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      await Promise.all(services.map((service) => waitUntilReady(service)));
+    } catch (error) {
+      // Whatever did start is stopped, so a failed start leaves no process consuming behind.
+      await herald.stop();
+      throw error;
+    }
     return herald;
   }
 

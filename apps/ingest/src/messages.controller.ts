@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { tenantOfRequest, type Principal } from '@herald/access';
 import { parseMessageRequest, requestProblem } from '@herald/decisions';
-import { CurrentPrincipal, POLICIES, PROVIDERS } from '@herald/platform';
+import { CurrentPrincipal, invalidRequest, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import { PublishDeadlineError, RequestPublisher } from '@herald/kafka';
@@ -50,10 +50,10 @@ export class MessagesController implements OnApplicationShutdown {
     }
     const scoped = fields ? { ...fields, tenantId: tenant.tenantId } : body;
     const parsed = parseMessageRequest(scoped, Date.now(), randomUUID);
-    if ('problems' in parsed) throw badRequest(parsed.problems);
+    if ('problems' in parsed) throw invalidRequest(parsed.problems);
     const { request } = parsed;
     const problem = requestProblem(request, { providers: this.providers, policies: this.policies });
-    if (problem) throw badRequest([{ field: problem.field, problem: problem.problem }]);
+    if (problem) throw invalidRequest([{ field: problem.field, problem: problem.problem }]);
 
     try {
       await this.publisher.publish(request);
@@ -70,11 +70,4 @@ export class MessagesController implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.publisher.disconnect();
   }
-}
-
-function badRequest(problems: { field: string; problem: string }[]): HttpException {
-  return new HttpException(
-    { error: 'invalid_request', message: 'The request has invalid fields', problems },
-    HttpStatus.BAD_REQUEST,
-  );
 }

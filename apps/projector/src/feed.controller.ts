@@ -13,7 +13,7 @@ import {
 import { canReadFeed, tokenTtl, type Principal } from '@herald/access';
 import { feedFilter, LIST_SORT, toApiFeedPage } from '@herald/read-model';
 import { ReadModelStore } from '@herald/mongo';
-import { Access, AcceptsRecipientTokens, CurrentPrincipal } from '@herald/platform';
+import { Access, AcceptsRecipientTokens, CurrentPrincipal, invalidRequest } from '@herald/platform';
 import { listQueryOr400 } from './read-api.controller';
 
 /**
@@ -57,16 +57,7 @@ export class FeedController {
     if (caller.kind !== 'secret_key') throw notFound(recipient);
     const requested = body && typeof body === 'object' ? (body as { expiresIn?: unknown }) : {};
     const ttl = tokenTtl(requested.expiresIn);
-    if ('problem' in ttl) {
-      throw new HttpException(
-        {
-          error: 'invalid_request',
-          message: 'The request has invalid fields',
-          problems: [{ field: 'expiresIn', problem: ttl.problem }],
-        },
-        HttpStatus.BAD_REQUEST,
-      );
-    }
+    if ('problem' in ttl) throw invalidRequest([{ field: 'expiresIn', problem: ttl.problem }]);
     const tokens = await this.access.recipientTokens();
     const minted = await tokens.mint(
       { tenantId: caller.tenantId, recipient, keyId: caller.keyId, ttlSeconds: ttl.ttlSeconds },

@@ -7,3 +7,4 @@ export * from './openapi';
 export * from './delivery.providers';
 export * from './access';
 export * from './access.guard';
+export * from './http-errors';

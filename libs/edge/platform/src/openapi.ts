@@ -30,6 +30,27 @@ const timestamp = { type: ['string', 'null'], format: 'date-time' };
 const idParam = { name: 'messageId', in: 'path', required: true, schema: { type: 'string' } };
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 
+/** The list and the feed page alike: keyset cursor and page size. */
+const pagingParams = [
+  { name: 'cursor', in: 'query', schema: { type: 'string' } },
+  {
+    name: 'limit',
+    in: 'query',
+    schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+  },
+];
+
+const pageOf = (what: string, schema: string) => ({
+  description: `A page of ${what} and the cursor of the next one (null at the end)`,
+  content: json({
+    type: 'object',
+    properties: {
+      items: { type: 'array', items: { $ref: `#/components/schemas/${schema}` } },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  }),
+});
+
 const paths = {
   '/v1/messages': {
     post: {
@@ -67,24 +88,10 @@ const paths = {
         { name: 'channel', in: 'query', schema: { enum: CHANNELS } },
         { name: 'recipient', in: 'query', schema: { type: 'string' } },
         { name: 'provider', in: 'query', schema: { type: 'string' } },
-        { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        {
-          name: 'limit',
-          in: 'query',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+        ...pagingParams,
       ],
       responses: {
-        '200': {
-          description: 'A page of messages and the cursor of the next one (null at the end)',
-          content: json({
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: { $ref: '#/components/schemas/Message' } },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          }),
-        },
+        '200': pageOf('messages', 'Message'),
         '400': { description: 'A query parameter is invalid', content: json(error) },
       },
     },
@@ -137,24 +144,10 @@ const paths = {
         "A recipient's in-app feed, newest first (projector; a secret key or that recipient's token)",
       parameters: [
         { name: 'recipient', in: 'path', required: true, schema: { type: 'string' } },
-        { name: 'cursor', in: 'query', schema: { type: 'string' } },
-        {
-          name: 'limit',
-          in: 'query',
-          schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
-        },
+        ...pagingParams,
       ],
       responses: {
-        '200': {
-          description: 'A page of feed items and the cursor of the next one (null at the end)',
-          content: json({
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: { $ref: '#/components/schemas/FeedItem' } },
-              nextCursor: { type: ['string', 'null'] },
-            },
-          }),
-        },
+        '200': pageOf('feed items', 'FeedItem'),
         '400': { description: 'A query parameter is invalid', content: json(error) },
         '404': {
           description: "A recipient token for another recipient (as if the feed didn't exist)",
