@@ -135,7 +135,7 @@ async function printTimeline(target: Target, messageId: string, story?: string):
   const events = await eventsOf(target, messageId);
   const first = events[0];
   if (!first) return;
-  const t0 = Date.parse(first.occurredAt);
+  const t0 = Date.parse(first.occurredAt ?? '');
   heading(`Event timeline of ${messageId} (GET /v1/messages/${messageId}/events)`);
   if (story) say(`  ${story}`);
   say(
@@ -146,7 +146,7 @@ async function printTimeline(target: Target, messageId: string, story?: string):
   // the outcome a check found) carries a check number, so say which one a number counts.
   let checking = false;
   const rows = events.map((event): Cell[] => {
-    const at = Date.parse(event.occurredAt);
+    const at = Date.parse(event.occurredAt ?? '');
     const next = event.nextAttemptAt ? Date.parse(event.nextAttemptAt) : null;
     const counted = checking ? 'check ' : '';
     if (event.type === 'sent') checking = true;
@@ -181,7 +181,7 @@ async function printRetryAfterNote(target: Target, messageId: string): Promise<v
   const failed = events.find((e) => e.type === 'delivery_attempted' && e.nextAttemptAt);
   const sent = events.find((e) => e.type === 'sent');
   if (!failed || !sent) return;
-  const waited = Date.parse(sent.occurredAt) - Date.parse(failed.occurredAt);
+  const waited = Date.parse(sent.occurredAt ?? '') - Date.parse(failed.occurredAt ?? '');
   // Knock's first back-off is at most 7 s at full speed.
   const knockMax = 7_000 * target.timeScale;
   say(
@@ -206,7 +206,7 @@ async function printFeed(target: Target, recipient: string): Promise<void> {
   }
   const rows = response.json.items.map((item) => [
     item.id,
-    item.createdAt,
+    item.createdAt ?? '-',
     Object.entries(item.content)
       .map(([key, value]) => `${key}: ${value}`)
       .join(', '),

@@ -11,8 +11,9 @@ import type { Db } from 'mongodb';
 import { MessageClaims } from '@herald/mongo';
 import type { HeraldConfig } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
-import { ingestRequest } from '@herald/decisions';
+import { idProblem, ingestRequest } from '@herald/decisions';
 import {
+  deadLetter,
   decodeOrDeadLetter,
   eventOutput,
   runWorkConsumer,
@@ -70,6 +71,13 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
     );
     if (!decoded.ok) return [decoded.deadLetter];
     const request = decoded.value;
+    // An id that cannot be stored or shown (control characters, too long) cannot name a
+    // message at all, not even a not_sent one: such a record is dead-lettered, with the reason.
+    const unidentifiable = identityProblem(request);
+    if (unidentifiable) {
+      this.logger.warn(`dead-lettering ${topic}/${partition}@${message.offset}: ${unidentifiable}`);
+      return [deadLetter(message, { topic, partition, service: 'ingest' }, unidentifiable)];
+    }
 
     const now = Date.now();
     // The record's tenantId is trusted: only producers Kafka's ACLs allow can write this topic.
@@ -93,4 +101,12 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
     }
     return outputs;
   }
+}
+
+function identityProblem(request: MessageRequested): string | null {
+  for (const field of ['messageId', 'tenantId'] as const) {
+    const problem = idProblem(request[field]);
+    if (problem) return `${field}: ${problem}`;
+  }
+  return null;
 }

@@ -49,10 +49,15 @@ export class MessagesController implements OnApplicationShutdown {
       );
     }
     const scoped = fields ? { ...fields, tenantId: tenant.tenantId } : body;
-    const parsed = parseMessageRequest(scoped, Date.now(), randomUUID);
+    const now = Date.now();
+    const parsed = parseMessageRequest(scoped, now, randomUUID);
     if ('problems' in parsed) throw invalidRequest(parsed.problems);
     const { request } = parsed;
-    const problem = requestProblem(request, { providers: this.providers, policies: this.policies });
+    const problem = requestProblem(request, {
+      providers: this.providers,
+      policies: this.policies,
+      now,
+    });
     if (problem) throw invalidRequest([{ field: problem.field, problem: problem.problem }]);
 
     try {

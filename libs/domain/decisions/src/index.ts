@@ -6,3 +6,4 @@ export * from './provider-port';
 export * from './recipient-rules';
 export * from './status-checks';
 export * from './tasks';
+export * from './request-bounds';

@@ -4,6 +4,7 @@ import { maxAttemptsOf, type PolicyRegistry } from '@herald/retry-policy';
 import { event } from './event-builder';
 import type { ProviderCatalog } from './provider-port';
 import { recipientProblem } from './recipient-rules';
+import { requestBoundsProblems, requestedAtInBounds } from './request-bounds';
 import type { DeliveryTask } from './tasks';
 
 export type IngestDecision =
@@ -23,7 +24,11 @@ export function ingestRequest(
     provider: request.provider,
     recipient: redactUrl(request.recipient),
     retryPolicy: request.retryPolicy,
-    requestedAt: request.requestedAt,
+    // A requestedAt out of bounds is refused below; the event carries when it arrived instead,
+    // so no stored timestamp is one that cannot be formatted.
+    requestedAt: requestedAtInBounds(request.requestedAt, deps.now)
+      ? request.requestedAt
+      : deps.now,
     metadata: request.metadata,
   };
   const base = {
@@ -81,19 +86,21 @@ export interface RequestProblem {
 }
 
 /**
- * Why a well-formed request can never be delivered: an unknown provider or policy, or a
- * recipient that is not an address of its channel. Ingest's HTTP endpoint answers 400 with it;
+ * Why a well-formed request can never be delivered: a bound it breaks (request-bounds.ts), an
+ * unknown provider or policy, or a recipient that is not an address of its channel. Ingest's HTTP endpoint answers 400 with it;
  * a request that arrives on Kafka ends `not_sent` with it.
  */
 export function requestProblem(
-  request: Pick<
-    MessageRequested,
-    'messageId' | 'channel' | 'provider' | 'recipient' | 'retryPolicy'
-  >,
-  deps: { providers: ProviderCatalog; policies: PolicyRegistry },
+  request: MessageRequested,
+  deps: { providers: ProviderCatalog; policies: PolicyRegistry; now: number },
 ): RequestProblem | null {
-  if (!request.messageId.trim()) {
-    return { field: 'messageId', code: 'invalid_message_id', problem: 'must not be empty' };
+  const [bounds] = requestBoundsProblems(request, deps.now);
+  if (bounds) {
+    return {
+      field: bounds.field as keyof MessageRequested,
+      code: 'invalid_request',
+      problem: bounds.problem,
+    };
   }
   const provider = deps.providers.problemWith(request.provider, request.channel);
   if (provider) return { field: 'provider', code: 'unknown_provider', problem: provider };

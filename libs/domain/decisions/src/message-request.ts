@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS, type MessageRequested } from '@herald/messages';
+import { REQUEST_LIMITS, requestBoundsProblems } from './request-bounds';
 
 const stringMap = z.record(z.string(), z.string({ message: 'values must be strings' }));
 
@@ -9,8 +10,8 @@ const stringMap = z.record(z.string(), z.string({ message: 'values must be strin
  */
 export const messageRequestBody = z
   .object({
-    messageId: z.string().trim().min(1).max(256).optional(),
-    tenantId: z.string().trim().min(1).max(256).default('default'),
+    messageId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).optional(),
+    tenantId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).default('default'),
     channel: z.enum(CHANNELS),
     provider: z.string().trim().min(1).max(100),
     recipient: z.string().trim().min(1).max(2048),
@@ -42,24 +43,25 @@ export function parseMessageRequest(
     };
   }
   const value = parsed.data;
-  return {
-    request: {
-      messageId: value.messageId ?? newId(),
-      tenantId: value.tenantId,
-      channel: value.channel,
-      provider: value.provider,
-      recipient: value.recipient,
-      content: value.content,
-      retryPolicy: value.retryPolicy,
-      metadata: value.metadata,
-      requestedAt:
-        value.requestedAt === undefined
-          ? now
-          : typeof value.requestedAt === 'number'
-            ? value.requestedAt
-            : Date.parse(value.requestedAt),
-    },
+  const request: MessageRequested = {
+    messageId: value.messageId ?? newId(),
+    tenantId: value.tenantId,
+    channel: value.channel,
+    provider: value.provider,
+    recipient: value.recipient,
+    content: value.content,
+    retryPolicy: value.retryPolicy,
+    metadata: value.metadata,
+    requestedAt:
+      value.requestedAt === undefined
+        ? now
+        : typeof value.requestedAt === 'number'
+          ? value.requestedAt
+          : Date.parse(value.requestedAt),
   };
+  // The bounds a Kafka record is held to as well (request-bounds.ts).
+  const problems = requestBoundsProblems(request, now);
+  return problems.length > 0 ? { problems } : { request };
 }
 
 /** Unknown keys are reported on the object; name the first one so the caller sees the typo. */

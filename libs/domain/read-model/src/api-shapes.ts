@@ -34,8 +34,8 @@ export interface ApiMessage {
   undeliveredAt: string | null;
   bouncedAt: string | null;
   notSentAt: string | null;
-  createdAt: string;
-  updatedAt: string;
+  createdAt: string | null;
+  updatedAt: string | null;
 }
 
 export interface ApiEvent {
@@ -46,7 +46,7 @@ export interface ApiEvent {
   status: DeliveryStatus;
   attempt: number;
   maxAttempts: number | null;
-  occurredAt: string;
+  occurredAt: string | null;
   nextAttemptAt: string | null;
   providerMessageId: string | null;
   error: DeliveryError | null;
@@ -60,7 +60,7 @@ export interface ApiLog {
   type: EventType;
   status: DeliveryStatus;
   attempt: number;
-  occurredAt: string;
+  occurredAt: string | null;
   request: { method: string; url: string; headers: Record<string, string>; body: string | null };
   /** null when no response arrived (network error, timeout). */
   response: { status: number; headers: Record<string, string>; body: string | null } | null;
@@ -74,10 +74,13 @@ export interface ApiPage<T> {
   nextCursor: string | null;
 }
 
-function iso(ms: number): string;
-function iso(ms: number | null): string | null;
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+/**
+ * ISO-8601 for a stored time, or null when there is none or it is no time a Date can hold
+ * (|ms| > 8.64e15 makes toISOString throw): whatever a record carried, a read never fails.
+ */
+export function iso(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
+  return new Date(ms).toISOString();
 }
 
 export function toApiMessage(doc: MessageDocument): ApiMessage {

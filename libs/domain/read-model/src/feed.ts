@@ -5,6 +5,7 @@
  */
 
 import { messageKey } from '@herald/messages';
+import { iso } from './api-shapes';
 import type { StoredPair } from './stored-values';
 import { fromPairs, storableText, toPairs } from './stored-values';
 import { encodeCursor, type ListCursor, type ListFilterInput, listFilter } from './list-query';
@@ -36,7 +37,7 @@ export interface ApiFeedItem {
   recipient: string;
   content: Record<string, string>;
   metadata: Record<string, string>;
-  createdAt: string;
+  createdAt: string | null;
 }
 
 export function toFeedDocument(item: {
@@ -83,7 +84,7 @@ export function toApiFeedPage(
       recipient: doc.recipient,
       content: fromPairs(doc.content),
       metadata: fromPairs(doc.metadata),
-      createdAt: new Date(doc.createdAt).toISOString(),
+      createdAt: iso(doc.createdAt),
     })),
     nextCursor:
       docs.length > limit && last

@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { Db, MongoClient } from 'mongodb';
 import { type HeraldConfig } from '@herald/config';
 import { createKafka, ensureTopics, kafkaAuthenticationFailure } from '@herald/kafka';
@@ -16,6 +16,7 @@ import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
 import { Access } from './access';
 import { AccessGuard } from './access.guard';
+import { HeraldErrorFilter } from './error-filter';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
@@ -95,6 +96,8 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
         },
         // Every route of every service passes the access guard (see AccessGuard for the rules).
         { provide: APP_GUARD, useClass: AccessGuard },
+        // …and every error leaves in Herald's shape (see HeraldErrorFilter).
+        { provide: APP_FILTER, useClass: HeraldErrorFilter },
       ],
       exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB, Access],
     };

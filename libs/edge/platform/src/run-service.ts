@@ -1,5 +1,7 @@
 import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { REQUEST_LIMITS } from '@herald/decisions';
 import { ConfigError, loadConfig, type HeraldConfig, type ServiceName } from '@herald/config';
 import { feedCors } from './feed-cors';
 
@@ -25,10 +27,13 @@ export async function runService(
   }
   const logger = new Logger(`herald-${service}`);
   try {
-    const app = await NestFactory.create(buildModule(config), {
+    const app = await NestFactory.create<NestExpressApplication>(buildModule(config), {
       logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
       abortOnError: false,
+      // Parsed below, with Herald's limit rather than the framework's default 100 kB.
+      bodyParser: false,
     });
+    app.useBodyParser('json', { limit: REQUEST_LIMITS.bodyBytes });
     app.enableShutdownHooks();
     const cors = feedCors(config.access.feedCorsOrigins);
     if (cors) app.use(cors);

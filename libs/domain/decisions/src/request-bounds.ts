@@ -1,0 +1,88 @@
+import type { MessageRequested } from '@herald/messages';
+import type { FieldProblem } from './message-request';
+
+/**
+ * The bounds every request is held to, whether it came over HTTP or straight onto Kafka (the
+ * contract's "Limits and hostile input"): one place, so the two paths cannot disagree.
+ */
+export const REQUEST_LIMITS = {
+  /** messageId and tenantId: printable, at most this many characters. */
+  idLength: 255,
+  /** content and metadata: at most this many keys each… */
+  mapKeys: 64,
+  /** …each key at most this long. */
+  mapKeyLength: 255,
+  /** How far in the past requestedAt may be (the requests topic keeps 7 days). */
+  requestedAtPastMs: 30 * 24 * 60 * 60 * 1000,
+  /** How far ahead of this machine's clock requestedAt may be (clock skew, not scheduling). */
+  requestedAtFutureMs: 24 * 60 * 60 * 1000,
+  /** A POST /v1/messages body, in bytes. */
+  bodyBytes: 256 * 1024,
+} as const;
+
+/** C0 and C1 control characters, DEL, and lone surrogates (which no store can keep as text). */
+function unprintable(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i += 1; // a well-formed pair
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** What is wrong with an id (messageId, tenantId), or null: printable, 1–255 characters. */
+export function idProblem(id: string): string | null {
+  if (id.length === 0) return 'must not be empty';
+  if (id.length > REQUEST_LIMITS.idLength) {
+    return `must be at most ${REQUEST_LIMITS.idLength} characters`;
+  }
+  if (unprintable(id)) return 'must be printable (no control characters)';
+  return null;
+}
+
+/**
+ * Every bound a request breaks, each naming its field. `now` is the receiving service's clock:
+ * a requestedAt outside [now − 30 days, now + 1 day] is refused, so no stored timestamp is ever
+ * one a date library cannot format.
+ */
+export function requestBoundsProblems(request: MessageRequested, now: number): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const field of ['messageId', 'tenantId'] as const) {
+    const problem = idProblem(request[field]);
+    if (problem) problems.push({ field, problem });
+  }
+  for (const field of ['content', 'metadata'] as const) {
+    const keys = Object.keys(request[field]);
+    if (keys.length > REQUEST_LIMITS.mapKeys) {
+      problems.push({ field, problem: `must have at most ${REQUEST_LIMITS.mapKeys} keys` });
+    }
+    const long = keys.find((key) => key.length > REQUEST_LIMITS.mapKeyLength);
+    if (long !== undefined) {
+      problems.push({
+        field,
+        problem: `keys must be at most ${REQUEST_LIMITS.mapKeyLength} characters`,
+      });
+    }
+  }
+  if (!requestedAtInBounds(request.requestedAt, now)) {
+    problems.push({
+      field: 'requestedAt',
+      problem: 'must be within the last 30 days and at most 1 day ahead',
+    });
+  }
+  return problems;
+}
+
+export function requestedAtInBounds(requestedAt: number, now: number): boolean {
+  return (
+    Number.isSafeInteger(requestedAt) &&
+    requestedAt >= now - REQUEST_LIMITS.requestedAtPastMs &&
+    requestedAt <= now + REQUEST_LIMITS.requestedAtFutureMs
+  );
+}

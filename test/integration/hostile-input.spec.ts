@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
+import type { MessageRequested } from '@herald/messages';
+import { createKafka, readToEnd } from '@herald/kafka';
+import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { TOPICS } from '@herald/topics';
+import { bearer, waitFor } from '@tools/harness';
+import { Herald } from '../support/herald';
+import { testEnv } from '../support/servers';
+
+const run = randomUUID().slice(0, 8);
+const id = (name: string) => `${name}-${run}`;
+
+/**
+ * Hostile input over HTTP and Kafka (issue 13's first findings): every one is refused with a
+ * field-named error or ends its message, and the APIs keep answering afterwards.
+ */
+describe('hostile input against the real servers', () => {
+  const env = testEnv();
+  let herald: Herald;
+  let kafka: Kafka;
+  let producer: Producer;
+  let codec: AvroCodec;
+  let ingest: string;
+
+  beforeAll(async () => {
+    herald = await Herald.start({});
+    ingest = `http://127.0.0.1:${herald.service('ingest').port}`;
+    kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'herald-test-hostile',
+      ...env.kafkaSecurity,
+    });
+    producer = kafka.producer();
+    await producer.connect();
+    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
+    await codec.register([TOPICS.messagesRequested]);
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await herald?.stop();
+  });
+
+  const webhook = (messageId: string, extra: Record<string, unknown> = {}) => ({
+    messageId,
+    channel: 'webhook',
+    provider: 'webhook',
+    recipient: herald.hook('ok', messageId),
+    content: { body: 'hi' },
+    ...extra,
+  });
+
+  async function raw(body: string, headers: Record<string, string> = {}) {
+    const response = await fetch(`${ingest}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(herald.key.key), ...headers },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('refuses a requestedAt no date can hold (400 naming it), and the list still answers', async () => {
+    const answer = await herald.post(webhook(id('far-future'), { requestedAt: 8.7e15 }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.problems).toEqual([expect.objectContaining({ field: 'requestedAt' })]);
+    expect((await herald.api('/v1/messages?limit=100')).status).toBe(200);
+  });
+
+  it('refuses ids with control characters (400 naming the field)', async () => {
+    for (const messageId of ['a\u0000b', 'line\nbreak', 'x'.repeat(256)]) {
+      const answer = await herald.post(webhook(messageId));
+      expect(answer.status).toBe(400);
+      expect(answer.body.problems).toEqual([expect.objectContaining({ field: 'messageId' })]);
+    }
+  });
+
+  it('never answers 500 to bracketed or repeated query parameters', async () => {
+    // Express 5 parses the query string flat: `status[$ne]` is a parameter of its own, unknown
+    // to the list and so ignored, never an operator object that reaches MongoDB.
+    const bracketed = await herald.api<{ items: unknown[] }>('/v1/messages?status[$ne]=x&limit=1');
+    expect(bracketed.status).toBe(200);
+    const repeated = await herald.api<{ problems: { field: string }[] }>(
+      '/v1/messages?status=sent&status=queued',
+    );
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.problems.map((p) => p.field)).toEqual(['status']);
+  });
+
+  it("answers malformed JSON, a body over 256 KiB and an unknown route in Herald's shape", async () => {
+    const malformed = await raw('{"channel": ');
+    expect(malformed).toEqual({
+      status: 400,
+      body: { error: 'invalid_json', message: expect.any(String) },
+    });
+    const tooLarge = await raw(
+      JSON.stringify(webhook(id('big'), { content: { body: 'x'.repeat(300 * 1024) } })),
+    );
+    expect(tooLarge).toEqual({
+      status: 413,
+      body: { error: 'payload_too_large', message: expect.any(String) },
+    });
+    // Over the framework's old 100 kB default, under Herald's 256 KiB: accepted.
+    const large = await raw(
+      JSON.stringify(webhook(id('large'), { content: { body: 'x'.repeat(150 * 1024) } })),
+    );
+    expect(large.status).toBe(202);
+    const unknown = await fetch(`${ingest}/v1/nothing-here`, { headers: bearer(herald.key.key) });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: 'not_found', message: expect.any(String) });
+  });
+
+  it('ends a Kafka record out of bounds not_sent, dead-letters one with an unusable id, and delivers the next', async () => {
+    const topic = TOPICS.messagesRequested.name;
+    const base = (messageId: string): MessageRequested => ({
+      messageId,
+      tenantId: herald.key.tenantId,
+      channel: 'webhook',
+      provider: 'webhook',
+      recipient: herald.hook('ok', messageId),
+      content: { body: 'hi' },
+      retryPolicy: null,
+      metadata: {},
+      requestedAt: Date.now(),
+    });
+    const late = id('kafka-far-future');
+    const nul = `nul\u0000${run}`;
+    const good = id('kafka-after');
+    for (const request of [{ ...base(late), requestedAt: 8.7e15 }, base(nul), base(good)]) {
+      await producer.send({
+        topic,
+        messages: [{ key: request.messageId, value: await codec.encode(topic, request) }],
+      });
+    }
+    expect((await herald.final(good)).message.status).toBe('sent');
+    const refused = await herald.final(late);
+    expect(refused.message.status).toBe('not_sent');
+    expect(refused.message.lastError).toMatchObject({ code: 'invalid_request' });
+    expect(refused.message.requestedAt).not.toBeNull();
+    expect((await herald.api('/v1/messages?limit=100')).status).toBe(200);
+
+    const reasons = await waitFor(
+      'the record with a NUL id in the dead-letter topic',
+      async () => {
+        const found: string[] = [];
+        await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
+          for (const message of messages) {
+            if (message.key?.toString() === nul) {
+              found.push(message.headers?.['herald-dlq-reason']?.toString() ?? '');
+            }
+          }
+        });
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(reasons).toEqual([expect.stringMatching(/^messageId: must be printable/)]);
+  });
+});

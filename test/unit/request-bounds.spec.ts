@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { MessageRequested } from '@herald/messages';
+import {
+  idProblem,
+  ingestRequest,
+  parseMessageRequest,
+  REQUEST_LIMITS,
+  requestBoundsProblems,
+} from '@herald/decisions';
+import { ProviderRegistry, WebhookProvider } from '@herald/providers';
+import { PolicyRegistry } from '@herald/retry-policy';
+import { iso, toApiMessage, foldEvents, type MessageDocument } from '@herald/read-model';
+
+const now = 1_800_000_000_000;
+const DAY = 24 * 60 * 60 * 1000;
+
+const request = (overrides: Partial<MessageRequested> = {}): MessageRequested => ({
+  messageId: 'm-1',
+  tenantId: 't-1',
+  channel: 'webhook',
+  provider: 'webhook',
+  recipient: 'https://hooks.example.test/x',
+  content: { body: 'hi' },
+  retryPolicy: null,
+  metadata: {},
+  requestedAt: now,
+  ...overrides,
+});
+
+const fields = (problems: { field: string }[]) => problems.map((p) => p.field);
+
+describe('request bounds (HTTP and Kafka alike)', () => {
+  it('accepts an ordinary request', () => {
+    expect(requestBoundsProblems(request(), now)).toEqual([]);
+  });
+
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['a newline', 'a\nb'],
+    ['DEL', 'a\u007fb'],
+    ['a C1 control', 'a\u0085b'],
+    ['a lone surrogate', 'a\ud800b'],
+    ['empty', ''],
+    ['256 characters', 'x'.repeat(256)],
+  ])('refuses an id with %s, in messageId and tenantId', (_what, id) => {
+    expect(idProblem(id)).not.toBeNull();
+    expect(fields(requestBoundsProblems(request({ messageId: id, tenantId: id }), now))).toEqual([
+      'messageId',
+      'tenantId',
+    ]);
+  });
+
+  it('accepts printable ids up to 255 characters, emoji (surrogate pairs) included', () => {
+    for (const id of ['x'.repeat(255), 'user-😀-42', 'ü:ß/ id']) expect(idProblem(id)).toBeNull();
+  });
+
+  it.each([
+    ['8.7e15', 8.7e15],
+    ['31 days ago', now - 31 * DAY],
+    ['2 days ahead', now + 2 * DAY],
+    ['not an integer', now + 0.5],
+    ['NaN', NaN],
+  ])('refuses requestedAt %s', (_what, requestedAt) => {
+    expect(fields(requestBoundsProblems(request({ requestedAt }), now))).toEqual(['requestedAt']);
+  });
+
+  it('accepts requestedAt at the edges of the window', () => {
+    for (const requestedAt of [now - 30 * DAY, now + DAY]) {
+      expect(requestBoundsProblems(request({ requestedAt }), now)).toEqual([]);
+    }
+  });
+
+  it('refuses more than 64 keys, or a key over 255 characters, in content and metadata', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: REQUEST_LIMITS.mapKeys + 1 }, (_, i) => [`k${i}`, 'v']),
+    );
+    expect(fields(requestBoundsProblems(request({ content: many, metadata: many }), now))).toEqual([
+      'content',
+      'metadata',
+    ]);
+    const longKey = { ['k'.repeat(256)]: 'v' };
+    expect(fields(requestBoundsProblems(request({ metadata: longKey }), now))).toEqual([
+      'metadata',
+    ]);
+  });
+
+  it('refuses out-of-bounds requests at the POST, naming the field', () => {
+    const parsed = parseMessageRequest(
+      {
+        messageId: 'a\u0000b',
+        channel: 'webhook',
+        provider: 'webhook',
+        recipient: 'https://hooks.example.test/x',
+        content: { body: 'hi' },
+        requestedAt: 8.7e15,
+      },
+      now,
+      randomUUID,
+    );
+    expect('problems' in parsed && fields(parsed.problems)).toEqual(['messageId', 'requestedAt']);
+  });
+
+  it('ends a Kafka request with a requestedAt out of bounds not_sent, with a storable time', () => {
+    const decision = ingestRequest(request({ requestedAt: 8.7e15 }), {
+      providers: new ProviderRegistry([new WebhookProvider({ timeoutMs: 1000, headers: {} })]),
+      policies: PolicyRegistry.withBuiltIns(),
+      now,
+      newId: randomUUID,
+    });
+    expect(decision.kind).toBe('not_sent');
+    expect(decision.event.error).toMatchObject({ code: 'invalid_request' });
+    expect(decision.event.error?.message).toMatch(/^requestedAt: /);
+    expect(decision.event.message?.requestedAt).toBe(now);
+    const doc = foldEvents([decision.event]) as MessageDocument;
+    expect(toApiMessage(doc).createdAt).toBe(new Date(now).toISOString());
+  });
+});
+
+describe('formatting stored times', () => {
+  it('never throws: a time no Date can hold reads as null', () => {
+    expect(iso(now)).toBe(new Date(now).toISOString());
+    for (const ms of [8.7e15, -8.7e15, NaN, Infinity, null]) expect(iso(ms)).toBeNull();
+  });
+
+  it('serves a document that holds such a time (written before the bounds existed)', () => {
+    const decision = ingestRequest(request(), {
+      providers: new ProviderRegistry([new WebhookProvider({ timeoutMs: 1000, headers: {} })]),
+      policies: PolicyRegistry.withBuiltIns(),
+      now,
+      newId: randomUUID,
+    });
+    const doc = { ...(foldEvents([decision.event]) as MessageDocument), createdAt: 8.7e15 };
+    expect(() => toApiMessage(doc)).not.toThrow();
+    expect(toApiMessage(doc).createdAt).toBeNull();
+  });
+});
