@@ -8,3 +8,4 @@ export * from './delivery.providers';
 export * from './access';
 export * from './access.guard';
 export * from './http-errors';
+export * from './error-filter';
