@@ -7,6 +7,7 @@ import {
 import type { ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { Failure } from '@herald/decisions';
+import { readBounded } from './bounded-read';
 
 export interface HttpCall {
   method: string;
@@ -65,7 +66,8 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
-    const body = await response.body.text();
+    // Read only what can be logged and classified (bounded-read.ts), never a whole huge answer.
+    const body = await readBounded(response.body);
     const headers = flattenHeaders(response.headers);
     const exchange = log({ status: response.statusCode, headers, body });
     const verdict =

@@ -3,6 +3,7 @@ import { classifyHttpResponse, classifyTransportError } from '@herald/error-clas
 import type { DeliveryError, ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { HttpCall, HttpCallOptions, HttpOutcome, HttpResponse } from './http-call';
+import { BoundedBody } from './bounded-read';
 
 /**
  * Node's HTTP/2 failures that mean the connection or stream broke (a peer RST_STREAM or
@@ -134,15 +135,19 @@ function exchange(sessions: Http2Sessions, call: HttpCall, timeoutMs: number) {
 
     let status = 0;
     let headers: Record<string, string> = {};
-    const chunks: Buffer[] = [];
+    const body = new BoundedBody();
+    const answered = () => settle(() => resolve({ status, headers, body: body.text() }));
     stream.on('response', (received) => {
       status = Number(received[':status']);
       headers = flattenHeaders(received);
     });
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () =>
-      settle(() => resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8') })),
-    );
+    stream.on('data', (chunk: Buffer) => {
+      if (body.full || body.add(chunk)) return;
+      // Enough to log and classify: the answer is complete for us, and the rest is refused.
+      answered();
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    });
+    stream.on('end', answered);
     stream.on('error', (error) => settle(() => reject(error)));
     // A stream reset with NO_ERROR closes without 'end' or 'error'.
     stream.on('close', () =>

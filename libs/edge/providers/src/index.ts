@@ -10,3 +10,4 @@ export * from './slack.provider';
 export * from './smtp.provider';
 export * from './twilio.provider';
 export * from './webhook.provider';
+export * from './bounded-read';
