@@ -60,6 +60,7 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     // Restarted under the same instance id: its unfinished transaction is fenced off at once.
     const restarted = await startService('sender', {
       env: {
+        HERALD_ALLOW_PRIVATE_NETWORKS: 'true', // its webhooks go to the simulator, on loopback
         HERALD_TIME_SCALE: String(SCALE),
         HERALD_INSTANCE_ID: `sender-a-${run}`,
         HERALD_KAFKA_SESSION_TIMEOUT_MS: '8000',

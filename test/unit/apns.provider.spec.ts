@@ -19,6 +19,12 @@ import {
   uuidV5,
 } from '../../libs/edge/providers/src/apns.provider';
 import type { SendRequest } from '@herald/decisions';
+import { setDestinationPolicy } from '@herald/providers';
+import { STRICT_DESTINATIONS } from '@herald/destinations';
+
+// These tests' servers listen on loopback, which the network guard refuses unless allowed.
+beforeAll(() => setDestinationPolicy({ ...STRICT_DESTINATIONS, allowPrivateNetworks: true }));
+afterAll(() => setDestinationPolicy(STRICT_DESTINATIONS));
 
 const keys = generateKeyPairSync('ec', {
   namedCurve: 'P-256',

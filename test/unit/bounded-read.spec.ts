@@ -8,6 +8,12 @@ import {
   Http2Sessions,
   RESPONSE_READ_LIMIT_BYTES,
 } from '@herald/providers';
+import { setDestinationPolicy } from '@herald/providers';
+import { STRICT_DESTINATIONS } from '@herald/destinations';
+
+// These tests' servers listen on loopback, which the network guard refuses unless allowed.
+beforeAll(() => setDestinationPolicy({ ...STRICT_DESTINATIONS, allowPrivateNetworks: true }));
+afterAll(() => setDestinationPolicy(STRICT_DESTINATIONS));
 
 /** 64 KiB chunks, sent until the client goes away: an answer with no end. */
 const CHUNK = Buffer.alloc(64 * 1024, 'x');

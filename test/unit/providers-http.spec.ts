@@ -48,6 +48,12 @@ import {
   readTwilioMessage,
   twilioStatusReading,
 } from '../../libs/edge/providers/src/twilio.provider';
+import { setDestinationPolicy } from '@herald/providers';
+import { STRICT_DESTINATIONS } from '@herald/destinations';
+
+// These tests' servers listen on loopback, which the network guard refuses unless allowed.
+beforeAll(() => setDestinationPolicy({ ...STRICT_DESTINATIONS, allowPrivateNetworks: true }));
+afterAll(() => setDestinationPolicy(STRICT_DESTINATIONS));
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 

@@ -123,6 +123,8 @@ export class HeraldServices {
         // predecessor's transactions at once.
         HERALD_INSTANCE_ID: `bench-${options.runId}-${name}`,
         HERALD_TIME_SCALE: '1',
+        // The simulator the webhooks go to listens on loopback.
+        HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
         HERALD_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
         HERALD_PARTITION_CONCURRENCY: String(PARTITION_CONCURRENCY),
         ...apiKeysEnv([BENCH_KEY]),

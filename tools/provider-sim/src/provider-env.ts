@@ -47,6 +47,8 @@ export function simulatorProviderEnv(
   smtp.password = smtpPassword;
   return {
     env: {
+      // The simulator listens on loopback, which the network guard refuses unless allowed.
+      HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
       HERALD_SENDGRID_API_KEY: sendgridKey,
       HERALD_SENDGRID_FROM: 'herald@sim.test',
       HERALD_SENDGRID_BASE_URL: urls.http,

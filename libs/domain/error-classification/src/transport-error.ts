@@ -65,6 +65,12 @@ export const TLS_ERROR_CODE_PREFIXES: readonly string[] = ['CERT_', 'ERR_TLS_', 
 /** An aborted or timed-out call: fetch/undici reject with a DOMException of one of these names. */
 export const TIMEOUT_ERROR_NAMES: readonly string[] = ['AbortError', 'TimeoutError'];
 
+/**
+ * The code of a call the network guard refused (a destination Herald may not reach): never
+ * retried, since the address will not become allowed by waiting.
+ */
+export const BLOCKED_DESTINATION_CODE = 'blocked_destination';
+
 /** The code given to {@link TIMEOUT_ERROR_NAMES} errors, which carry no string code. */
 export const TIMEOUT_CODE = 'timeout';
 
@@ -96,6 +102,9 @@ export function classifyTransportError(error: unknown): DeliveryError {
     seen.add(current);
 
     const { code, name } = current as { code?: unknown; name?: unknown };
+    if (code === BLOCKED_DESTINATION_CODE) {
+      return deliveryError('non_retryable', BLOCKED_DESTINATION_CODE, messageOf(current));
+    }
     if (typeof code === 'string' && isNetworkErrorCode(code)) {
       return deliveryError('network', code, messageOf(current));
     }

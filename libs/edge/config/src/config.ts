@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseBootstrapKeys, type BootstrapKey } from '@herald/access';
+import { parseAllowlist, type DestinationPolicy } from '@herald/destinations';
 import { buildProviderSettings, type ProviderSettings } from './provider-settings';
 import { readKafkaSecurity, type KafkaSecurity, type RegistryAuth } from './kafka-security';
 
@@ -105,6 +106,19 @@ const envSchema = z.object({
       return z.NEVER;
     }),
   HERALD_OPS_ACCESS: z.enum(['loopback', 'anywhere']).default('loopback'),
+  // Where provider calls may go (see the README's "Network guard").
+  HERALD_ALLOW_PRIVATE_NETWORKS: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false'),
+  HERALD_NETWORK_ALLOWLIST: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const parsed = parseAllowlist(value);
+      if (!('problem' in parsed)) return parsed;
+      context.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }),
   HERALD_WEBHOOK_HEADERS: z
     .string()
     .optional()
@@ -179,6 +193,8 @@ export interface HeraldConfig {
     /** Who may read /metrics and /docs: loopback callers only (default), or anyone. */
     opsAccess: 'loopback' | 'anywhere';
   };
+  /** Which addresses provider and webhook calls may reach (libs/domain/destinations). */
+  destinations: DestinationPolicy;
   /** Every provider's base URL and credentials; unconfigured providers are null. */
   providers: ProviderSettings;
 }
@@ -243,6 +259,10 @@ export function loadConfig(
       tokenSecret: values.HERALD_TOKEN_SECRET,
       feedCorsOrigins: values.HERALD_FEED_CORS_ORIGINS,
       opsAccess: values.HERALD_OPS_ACCESS,
+    },
+    destinations: {
+      allowPrivateNetworks: values.HERALD_ALLOW_PRIVATE_NETWORKS === 'true',
+      ...values.HERALD_NETWORK_ALLOWLIST,
     },
     providers,
   };

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { REQUEST_LIMITS } from '@herald/decisions';
 import { ConfigError, loadConfig, type HeraldConfig, type ServiceName } from '@herald/config';
+import { setDestinationPolicy } from '@herald/providers';
 import { feedCors } from './feed-cors';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
@@ -25,6 +26,8 @@ export async function runService(
     }
     throw error;
   }
+  // Before anything can call out: provider and webhook calls obey the configured destinations.
+  setDestinationPolicy(config.destinations);
   const logger = new Logger(`herald-${service}`);
   try {
     const app = await NestFactory.create<NestExpressApplication>(buildModule(config), {

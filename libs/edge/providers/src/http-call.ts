@@ -8,6 +8,7 @@ import type { ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { Failure } from '@herald/decisions';
 import { readBounded } from './bounded-read';
+import { checkDestination, guardedLookup, onDestinationPolicyChange } from './network-guard';
 
 export interface HttpCall {
   method: string;
@@ -44,8 +45,25 @@ export type HttpOutcome =
     }
   | Failure;
 
-/** Keep-alive connections shared by every adapter: providers are called at high rates. */
-const agent = new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1 });
+/**
+ * Keep-alive connections shared by every adapter: providers are called at high rates. Every
+ * connection resolves its host through the network guard; a new policy starts a new pool.
+ */
+let agent = newAgent();
+onDestinationPolicyChange(() => {
+  const old = agent;
+  agent = newAgent();
+  void old.close();
+});
+
+function newAgent(): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 512,
+    pipelining: 1,
+    connect: { lookup: guardedLookup },
+  });
+}
 
 /**
  * Makes one provider call and returns its redacted exchange with the outcome classified.
@@ -57,6 +75,7 @@ export async function callProvider(call: HttpCall, options: HttpCallOptions): Pr
   const log = (response: ProviderExchange['response']): ProviderExchange =>
     redactExchange({ request: { ...call }, response, durationMs: elapsed() }, options.secrets);
   try {
+    checkDestination(call.url); // an address in the URL; names are checked as they resolve
     const response = await request(call.url, {
       method: call.method as 'POST',
       headers: call.headers,

@@ -4,6 +4,7 @@ import type { DeliveryError, ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { HttpCall, HttpCallOptions, HttpOutcome, HttpResponse } from './http-call';
 import { BoundedBody } from './bounded-read';
+import { checkDestination, guardedLookup } from './network-guard';
 
 /**
  * Node's HTTP/2 failures that mean the connection or stream broke (a peer RST_STREAM or
@@ -30,7 +31,8 @@ export class Http2Sessions {
     const existing = this.sessions.get(origin);
     if (existing && !existing.closed && !existing.destroyed) return existing;
 
-    const session = http2.connect(origin);
+    // Names resolve through the network guard, like the HTTP/1.1 pool's.
+    const session = http2.connect(origin, { lookup: guardedLookup });
     const forget = () => {
       if (this.sessions.get(origin) === session) this.sessions.delete(origin);
     };
@@ -76,6 +78,7 @@ export async function callHttp2(
   const log = (response: ProviderExchange['response']): ProviderExchange =>
     redactExchange({ request: { ...call }, response, durationMs: elapsed() }, options.secrets);
   try {
+    checkDestination(call.url); // an address in the URL; names are checked as they resolve
     const response = await exchange(sessions, call, options.timeoutMs);
     const exchangeLog = log(response);
     const verdict =

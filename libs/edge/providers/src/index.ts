@@ -11,3 +11,4 @@ export * from './smtp.provider';
 export * from './twilio.provider';
 export * from './webhook.provider';
 export * from './bounded-read';
+export * from './network-guard';
