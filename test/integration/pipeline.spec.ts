@@ -33,6 +33,7 @@ describe('the delivery pipeline against the real servers', () => {
       HERALD_TIME_SCALE: String(SCALE),
       HERALD_PROVIDER_TIMEOUT_MS: '1000',
       HERALD_WEBHOOK_HEADERS: JSON.stringify({ Authorization: `Bearer ${SECRET_HEADER}` }),
+      HERALD_WEBHOOK_HEADER_HOSTS: '127.0.0.1', // the simulator's host
     });
     kafka = createKafka({
       brokers: env.kafkaBrokers,

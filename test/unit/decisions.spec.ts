@@ -12,7 +12,7 @@ import { BUILT_IN_POLICIES, PolicyRegistry } from '@herald/retry-policy';
 
 const now = 1_800_000_000_000;
 const providers = new ProviderRegistry(
-  [new WebhookProvider({ timeoutMs: 1000, headers: {} })],
+  [new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] })],
   ['twilio'],
 );
 const policies = PolicyRegistry.withBuiltIns();

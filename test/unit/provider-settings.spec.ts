@@ -20,7 +20,7 @@ describe('provider settings', () => {
     const { providers } = loadConfig('sender', {});
     expect(providers).toMatchObject({
       timeoutMs: 10_000,
-      webhook: { headers: {} },
+      webhook: { headers: {}, headerHosts: [] },
       sendgrid: null,
       smtp: null,
       twilio: null,

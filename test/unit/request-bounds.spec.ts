@@ -102,7 +102,9 @@ describe('request bounds (HTTP and Kafka alike)', () => {
 
   it('ends a Kafka request with a requestedAt out of bounds not_sent, with a storable time', () => {
     const decision = ingestRequest(request({ requestedAt: 8.7e15 }), {
-      providers: new ProviderRegistry([new WebhookProvider({ timeoutMs: 1000, headers: {} })]),
+      providers: new ProviderRegistry([
+        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
+      ]),
       policies: PolicyRegistry.withBuiltIns(),
       now,
       newId: randomUUID,
@@ -124,7 +126,9 @@ describe('formatting stored times', () => {
 
   it('serves a document that holds such a time (written before the bounds existed)', () => {
     const decision = ingestRequest(request(), {
-      providers: new ProviderRegistry([new WebhookProvider({ timeoutMs: 1000, headers: {} })]),
+      providers: new ProviderRegistry([
+        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
+      ]),
       policies: PolicyRegistry.withBuiltIns(),
       now,
       newId: randomUUID,

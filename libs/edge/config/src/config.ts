@@ -143,6 +143,15 @@ const envSchema = z.object({
       });
       return z.NEVER;
     }),
+  HERALD_WEBHOOK_HEADER_HOSTS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? '')
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter((host) => host !== ''),
+    ),
   INGEST_PORT: port.default(SERVICE_PORTS.ingest.default),
   PROJECTOR_PORT: port.default(SERVICE_PORTS.projector.default),
   SENDER_PORT: port.default(SERVICE_PORTS.sender.default),
@@ -227,6 +236,19 @@ export function loadConfig(
     );
   }
   const values = parsed.data;
+  if (
+    Object.keys(values.HERALD_WEBHOOK_HEADERS).length > 0 &&
+    values.HERALD_WEBHOOK_HEADER_HOSTS.length === 0
+  ) {
+    // A webhook URL is the caller's: headers for every host would hand the operator's
+    // credentials to whatever host a caller names.
+    throw new ConfigError([
+      {
+        variable: 'HERALD_WEBHOOK_HEADER_HOSTS',
+        problem: 'must name the hosts HERALD_WEBHOOK_HEADERS are sent to (comma-separated)',
+      },
+    ]);
+  }
   const providers = loadProviderSettings(values, present);
   const security = readKafkaSecurity(present);
   if (security.problems.length > 0) throw new ConfigError(security.problems);
@@ -290,7 +312,10 @@ function loadProviderSettings(values: Env, env: Record<string, string | undefine
     { env, file, filePath, readFile: (path) => readFileSync(path, 'utf8') },
     {
       timeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
-      webhook: { headers: values.HERALD_WEBHOOK_HEADERS },
+      webhook: {
+        headers: values.HERALD_WEBHOOK_HEADERS,
+        headerHosts: values.HERALD_WEBHOOK_HEADER_HOSTS,
+      },
     },
   );
   if (problems.length > 0) throw new ConfigError(problems);

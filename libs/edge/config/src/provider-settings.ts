@@ -51,7 +51,8 @@ export interface ApnsSettings {
 
 export interface ProviderSettings {
   timeoutMs: number;
-  webhook: { headers: Record<string, string> };
+  /** Headers added to webhook calls, and the only hosts (lower case) they are sent to. */
+  webhook: { headers: Record<string, string>; headerHosts: string[] };
   sendgrid: SendgridSettings | null;
   smtp: SmtpSettings | null;
   twilio: TwilioSettings | null;

@@ -31,7 +31,7 @@ export function createProviders(
     apns: () => settings.apns && new ApnsProvider(settings.apns, timeoutMs),
   };
   const adapters: ProviderAdapter[] = [
-    new WebhookProvider({ timeoutMs, headers: settings.webhook.headers }),
+    new WebhookProvider({ timeoutMs, ...settings.webhook }),
     new InAppProvider(deps.feed),
   ];
   const unconfigured: string[] = [];

@@ -3,8 +3,10 @@ import type { ProviderAdapter, SendRequest, SendResult } from '@herald/decisions
 
 export interface WebhookSettings {
   timeoutMs: number;
-  /** Headers added to every call, e.g. an Authorization the receiving endpoint requires. */
+  /** Headers added to calls, e.g. an Authorization the receiving endpoint requires… */
   headers: Record<string, string>;
+  /** …to these hosts only (lower case): the URL is the caller's, the headers the operator's. */
+  headerHosts: readonly string[];
 }
 
 /**
@@ -18,6 +20,7 @@ export class WebhookProvider implements ProviderAdapter {
   constructor(private readonly settings: WebhookSettings) {}
 
   async send(request: SendRequest): Promise<SendResult> {
+    const configured = this.headersFor(request.recipient);
     const outcome = await callProvider(
       {
         method: 'POST',
@@ -26,7 +29,7 @@ export class WebhookProvider implements ProviderAdapter {
           'content-type': 'application/json',
           'user-agent': 'herald-webhook/1',
           'idempotency-key': request.messageId,
-          ...this.settings.headers,
+          ...configured,
         },
         body: JSON.stringify({
           messageId: request.messageId,
@@ -41,5 +44,15 @@ export class WebhookProvider implements ProviderAdapter {
     );
     if (!outcome.ok) return outcome;
     return { ok: true, status: 'sent', providerMessageId: null, log: outcome.log };
+  }
+
+  private headersFor(url: string): Record<string, string> {
+    let host: string;
+    try {
+      host = new URL(url).hostname.toLowerCase();
+    } catch {
+      return {}; // not a URL: the call fails and no header goes anywhere
+    }
+    return this.settings.headerHosts.includes(host) ? this.settings.headers : {};
   }
 }
