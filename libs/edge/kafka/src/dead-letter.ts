@@ -42,9 +42,17 @@ export function decodeFailure(error: unknown, value: Buffer | null): string {
  * asked right now (retry the batch; dead-lettering good records during a registry outage
  * would lose them).
  */
-export function isTransientDecodeError(error: unknown): boolean {
+export function isTransientDecodeError(error: unknown, schemaId?: number): boolean {
   const e = error as { status?: number; code?: string; message?: string } | undefined;
-  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
+  if (typeof e?.status === 'number') {
+    // The registry refused us (credentials) or is not where we look (a wrong URL answers 404
+    // for every id): the records are fine, so retry and let the logs say why. A 404 that names
+    // the record's own schema id is the registry saying that id does not exist: a bad record.
+    if (e.status === 404) {
+      return schemaId === undefined || !new RegExp(`\\b${schemaId}\\b`).test(e.message ?? '');
+    }
+    return e.status >= 500 || e.status === 429 || e.status === 401 || e.status === 403;
+  }
   if (typeof e?.code === 'string' && /^(E[A-Z]+|UND_ERR_.*)$/.test(e.code)) return true;
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network/i.test(
     e?.message ?? '',
@@ -69,7 +77,10 @@ export async function decodeOrDeadLetter<T>(
     const value = await codec.decode<T>(message.value ?? Buffer.alloc(0), schema ?? undefined);
     return { ok: true, value };
   } catch (error) {
-    if (isTransientDecodeError(error)) throw error;
+    const value = message.value;
+    const schemaId =
+      value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : undefined;
+    if (isTransientDecodeError(error, schemaId)) throw error;
     const reason = decodeFailure(error, message.value);
     logger.warn(`dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`);
     return { ok: false, deadLetter: deadLetter(message, source, reason), reason };
