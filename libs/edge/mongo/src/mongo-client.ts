@@ -9,6 +9,12 @@ export function createMongoClient(uri: string): MongoClient {
   return new MongoClient(uri, {
     serverSelectionTimeoutMS: 3000,
     connectTimeoutMS: 3000,
+    // A server that accepted a command and hangs must fail the command, not stall ingest's
+    // claims and the projector's writes for ever (both retry a failed write). A minute is far
+    // beyond any write Herald makes, a rebuild's batches included.
+    socketTimeoutMS: 60_000,
+    // Likewise waiting for a pooled connection while every one is stuck.
+    waitQueueTimeoutMS: 30_000,
     appName: 'herald',
     // FerretDB v1 does not implement retryable writes' session semantics fully; the projector
     // is idempotent instead, so a write retried by us is safe.
