@@ -7,8 +7,8 @@ import {
   callProvider,
   Http2Sessions,
   RESPONSE_READ_LIMIT_BYTES,
+  setDestinationPolicy,
 } from '@herald/providers';
-import { setDestinationPolicy } from '@herald/providers';
 import { STRICT_DESTINATIONS } from '@herald/destinations';
 
 // These tests' servers listen on loopback, which the network guard refuses unless allowed.
