@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { newSecretKey } from '@herald/auth';
 
 /**
  * Secret keys for the services the tests, the demo and the bench start: fresh ones each run,
  * given to the services through HERALD_API_KEYS (the bootstrap variable), so nothing depends on
- * a key stored before. The format is the one `npm run herald -- keys create` makes.
+ * a key stored before. Made by the same function as `npm run herald -- keys create`'s.
  */
 export interface TenantKey {
   tenantId: string;
@@ -11,7 +11,7 @@ export interface TenantKey {
 }
 
 export function newTenantKey(tenantId: string): TenantKey {
-  return { tenantId, key: `hk_sk_${randomBytes(32).toString('base64url')}` };
+  return { tenantId, key: newSecretKey() };
 }
 
 /** HERALD_API_KEYS for these keys: `tenant:key,…`. */

@@ -1,5 +1,6 @@
 import { isTenantId } from '@herald/access';
 import type { ApiKeyStore, ApiKeySummary } from '@herald/auth';
+import { iso } from '@herald/read-model';
 
 /** `keys create|list|revoke`: what each prints, apart from where the store comes from. */
 
@@ -57,7 +58,7 @@ export async function runKeysCommand(
       key.id,
       key.tenantId,
       key.source,
-      iso(key.createdAt),
+      iso(key.createdAt) ?? '-',
       iso(key.lastUsedAt) ?? 'never',
       iso(key.revokedAt) ?? '-',
     ]);
@@ -97,12 +98,6 @@ export async function runKeysCommand(
 
   io.err(KEYS_USAGE);
   return 2;
-}
-
-function iso(ms: number): string;
-function iso(ms: number | null): string | null;
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
 }
 
 function summaryJson(summary: ApiKeySummary) {

@@ -11,7 +11,7 @@ import type { Db } from 'mongodb';
 import { MessageClaims } from '@herald/mongo';
 import type { HeraldConfig } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
-import { idProblem, ingestRequest } from '@herald/decisions';
+import { identityProblems, ingestRequest } from '@herald/decisions';
 import {
   deadLetter,
   decodeOrDeadLetter,
@@ -73,8 +73,9 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
     const request = decoded.value;
     // An id that cannot be stored or shown (control characters, too long) cannot name a
     // message at all, not even a not_sent one: such a record is dead-lettered, with the reason.
-    const unidentifiable = identityProblem(request);
-    if (unidentifiable) {
+    const [identity] = identityProblems(request);
+    if (identity) {
+      const unidentifiable = `${identity.field}: ${identity.problem}`;
       this.logger.warn(`dead-lettering ${topic}/${partition}@${message.offset}: ${unidentifiable}`);
       return [deadLetter(message, { topic, partition, service: 'ingest' }, unidentifiable)];
     }
@@ -101,12 +102,4 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
     }
     return outputs;
   }
-}
-
-function identityProblem(request: MessageRequested): string | null {
-  for (const field of ['messageId', 'tenantId'] as const) {
-    const problem = idProblem(request[field]);
-    if (problem) return `${field}: ${problem}`;
-  }
-  return null;
 }

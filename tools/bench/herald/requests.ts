@@ -4,7 +4,8 @@
  * exactly as any client would.
  */
 
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { logLevel, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { createKafka } from '@herald/kafka';
 import { kafkaSettingsFromEnv, registrySettingsFromEnv } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
@@ -27,13 +28,8 @@ export class RequestProducer {
   static async connect(servers: Servers): Promise<RequestProducer> {
     // SASL/TLS and registry auth from the variables the services the bench starts read too.
     const { sasl, ssl } = kafkaSettingsFromEnv(process.env, 'herald-bench');
-    const kafka = new Kafka({
-      clientId: 'herald-bench',
-      brokers: servers.brokers,
-      logLevel: logLevel.ERROR,
-      ...(sasl ? { sasl: { ...sasl } } : {}),
-      ...(ssl ? { ssl: { ...ssl } } : {}),
-    });
+    const kafka = createKafka({ clientId: 'herald-bench', brokers: servers.brokers, sasl, ssl });
+    kafka.logger().setLogLevel(logLevel.ERROR);
     const codec = AvroCodec.connect(
       servers.registryUrl,
       resolveSchemaDir(),

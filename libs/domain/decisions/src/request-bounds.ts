@@ -47,16 +47,25 @@ export function idProblem(id: string): string | null {
 }
 
 /**
+ * What is wrong with a request's ids. A record whose ids break these cannot name a message at
+ * all (not even a not_sent one), so ingest dead-letters it instead.
+ */
+export function identityProblems(
+  request: Pick<MessageRequested, 'messageId' | 'tenantId'>,
+): FieldProblem[] {
+  return (['messageId', 'tenantId'] as const).flatMap((field) => {
+    const problem = idProblem(request[field]);
+    return problem ? [{ field, problem }] : [];
+  });
+}
+
+/**
  * Every bound a request breaks, each naming its field. `now` is the receiving service's clock:
  * a requestedAt outside [now − 30 days, now + 1 day] is refused, so no stored timestamp is ever
  * one a date library cannot format.
  */
 export function requestBoundsProblems(request: MessageRequested, now: number): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  for (const field of ['messageId', 'tenantId'] as const) {
-    const problem = idProblem(request[field]);
-    if (problem) problems.push({ field, problem });
-  }
+  const problems = identityProblems(request);
   for (const field of ['content', 'metadata'] as const) {
     const keys = Object.keys(request[field]);
     if (keys.length > REQUEST_LIMITS.mapKeys) {

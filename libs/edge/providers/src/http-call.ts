@@ -8,7 +8,7 @@ import type { ProviderExchange } from '@herald/messages';
 import { redactExchange, redactKnownSecrets } from '@herald/redaction';
 import type { Failure } from '@herald/decisions';
 import { readBounded } from './bounded-read';
-import { checkDestination, guardedLookup, onDestinationPolicyChange } from './network-guard';
+import { checkDestination, guardedLookup } from './network-guard';
 
 export interface HttpCall {
   method: string;
@@ -47,23 +47,14 @@ export type HttpOutcome =
 
 /**
  * Keep-alive connections shared by every adapter: providers are called at high rates. Every
- * connection resolves its host through the network guard; a new policy starts a new pool.
+ * connection resolves its host through the network guard.
  */
-let agent = newAgent();
-onDestinationPolicyChange(() => {
-  const old = agent;
-  agent = newAgent();
-  void old.close();
+const agent = new Agent({
+  keepAliveTimeout: 30_000,
+  connections: 512,
+  pipelining: 1,
+  connect: { lookup: guardedLookup },
 });
-
-function newAgent(): Agent {
-  return new Agent({
-    keepAliveTimeout: 30_000,
-    connections: 512,
-    pipelining: 1,
-    connect: { lookup: guardedLookup },
-  });
-}
 
 /**
  * Makes one provider call and returns its redacted exchange with the outcome classified.

@@ -19,16 +19,10 @@ import { BLOCKED_DESTINATION_CODE } from '@herald/error-classification';
  */
 
 let policy: DestinationPolicy = STRICT_DESTINATIONS;
-const listeners: (() => void)[] = [];
 
+/** Read at every check and every resolution, so it applies to pooled connections' next dial. */
 export function setDestinationPolicy(next: DestinationPolicy): void {
   policy = next;
-  for (const listener of listeners) listener();
-}
-
-/** Called when the policy changes (the call layers drop connections made under the old one). */
-export function onDestinationPolicyChange(listener: () => void): void {
-  listeners.push(listener);
 }
 
 export class BlockedDestinationError extends Error {
