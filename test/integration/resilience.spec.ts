@@ -1,15 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { Herald } from '../support/herald';
-import { startService, waitUntilReady } from '@tools/harness';
+import {
+  isRunning,
+  outputTail,
+  readiness,
+  startService,
+  waitUntilReady,
+  type RunningService,
+} from '@tools/harness';
 import { waitFor } from '@tools/harness';
 
 /** One hour of a policy takes 400 ms: courier's 42 hours of retries take about 17 s. */
 const SCALE = 400 / 3_600_000;
 const run = randomUUID().slice(0, 8);
 
-describe('retry schedules over hours, and a sender killed mid-batch', () => {
+describe('retry schedules over hours, and a sender killed or stopped mid-batch', () => {
   let herald: Herald;
+  /** sender-a, restarted after its SIGKILL: the one the SIGTERM test stops. */
+  let restarted: RunningService;
 
   beforeAll(async () => {
     herald = await Herald.start({
@@ -58,7 +67,7 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
     await senderA.exited;
     await sending;
     // Restarted under the same instance id: its unfinished transaction is fenced off at once.
-    const restarted = await startService('sender', {
+    restarted = await startService('sender', {
       env: {
         HERALD_ALLOW_PRIVATE_NETWORKS: 'true', // its webhooks go to the simulator, on loopback
         HERALD_TIME_SCALE: String(SCALE),
@@ -93,5 +102,49 @@ describe('retry schedules over hours, and a sender killed mid-batch', () => {
       `SIGKILL of 1 of 2 senders: ${ids.length} messages, all sent; ${repeated.length} reached the provider twice (in flight at the kill)\n`,
     );
     expect(senderB.process.exitCode).toBeNull();
+  }, 240_000);
+
+  it('repeats no finished provider call when a sender under load is stopped with SIGTERM', async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `term-${run}-${i}`);
+    const limit = pLimit(16);
+    // 1 s per call: the calls in flight at the signal take that long to finish, and readiness
+    // is asked meanwhile.
+    const sending = Promise.all(
+      ids.map((id) => limit(() => herald.send(id, herald.hook('ok', id, '?latency=1000')))),
+    );
+    await waitFor('a third of the messages to reach the provider', () =>
+      herald.sim.requests({ prefix: `/hooks/ok/term-${run}` }).length >= 50 ? true : undefined,
+    );
+    expect(isRunning(restarted)).toBe(true);
+    restarted.process.kill('SIGTERM');
+    // From the signal on, readiness says 503 while the running calls finish and commit.
+    let answer: { status: number; body: unknown } | null = null;
+    const stopping = Date.now();
+    while (isRunning(restarted) && answer?.status !== 503) {
+      answer = await readiness(restarted).catch(() => null);
+      if (Date.now() - stopping > 30_000)
+        throw new Error(`still running: ${outputTail(restarted)}`);
+    }
+    expect(answer).toEqual({ status: 503, body: { status: 'shutting_down', service: 'sender' } });
+    await restarted.exited;
+    // It left by the signal (Nest re-raises it once shut down), not by a crash.
+    expect(restarted.process.signalCode ?? restarted.process.exitCode).toBe('SIGTERM');
+    await sending;
+
+    const finals = [];
+    for (const id of ids) finals.push(await herald.final(id, 120_000));
+    for (const { message } of finals) expect(message.status).toBe('sent');
+    const calls = new Map<string, number>();
+    for (const r of herald.sim.requests({ prefix: `/hooks/ok/term-${run}` })) {
+      const id = r.path.split('/').pop()!;
+      calls.set(id, (calls.get(id) ?? 0) + 1);
+    }
+    expect(calls.size).toBe(ids.length);
+    // Unlike a SIGKILL, a SIGTERM lets every call in flight finish and commit: none is repeated.
+    const repeated = [...calls].filter(([, count]) => count > 1).map(([id]) => id);
+    expect(repeated).toEqual([]);
+    process.stdout.write(
+      `SIGTERM of 1 of 2 senders: ${ids.length} messages, all sent; ${repeated.length} reached the provider twice\n`,
+    );
   }, 240_000);
 });

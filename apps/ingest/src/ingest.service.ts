@@ -4,7 +4,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Db } from 'mongodb';
@@ -17,6 +17,7 @@ import {
   decodeOrDeadLetter,
   eventOutput,
   runWorkConsumer,
+  writeHealth,
   scheduleTask,
   type Output,
   type RunningConsumer,
@@ -29,7 +30,7 @@ import { TOPICS } from '@herald/topics';
 
 /** Consumes herald.messages.requested: validate, deduplicate, emit `queued` + a delivery task. */
 @Injectable()
-export class IngestService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IngestService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Ingest');
   private readonly claims: MessageClaims;
   private consumer: RunningConsumer | undefined;
@@ -52,13 +53,17 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
       topics: [TOPICS.messagesRequested.name],
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
+      shutdownGraceMs: this.config.shutdownGraceMs,
+      service: 'ingest',
+      logger: this.logger,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
       maxInFlight: this.config.maxInFlight,
       handle: (message, topic, partition) => this.handle(message, topic, partition),
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** While HTTP still answers (readiness 503): running records finish and commit. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.stop();
   }
 
@@ -82,11 +87,13 @@ export class IngestService implements OnApplicationBootstrap, OnApplicationShutd
 
     const now = Date.now();
     // The record's tenantId is trusted: only producers Kafka's ACLs allow can write this topic.
-    const claim = await this.claims.claim(
-      request.tenantId,
-      request.messageId,
-      `${topic}/${partition}/${message.offset}`,
-      now,
+    const claim = await writeHealth.track('mongodb', () =>
+      this.claims.claim(
+        request.tenantId,
+        request.messageId,
+        `${topic}/${partition}/${message.offset}`,
+        now,
+      ),
     );
     if (claim === 'duplicate') return [];
 

@@ -3,15 +3,22 @@ import {
   Inject,
   Injectable,
   Logger,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
-import { afterAttempt, type DeliveryTask } from '@herald/decisions';
+import {
+  afterAttempt,
+  unrecoverable,
+  type AttemptOutcome,
+  type DeliveryTask,
+} from '@herald/decisions';
 import {
   eventOutput,
+  isTransientFault,
   runScheduledWork,
   scheduleTask,
   type Output,
@@ -30,7 +37,9 @@ import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
  * starts its status checks on herald.status-checks.
  */
 @Injectable()
-export class SenderService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SenderService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('Sender');
   private consumers: RunningConsumer[] = [];
 
@@ -48,6 +57,7 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       codec: this.codec,
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
+      shutdownGraceMs: this.config.shutdownGraceMs,
       partitionConcurrency: this.config.partitionConcurrency,
       maxInFlight: this.config.maxInFlight,
       groupId: 'herald-sender',
@@ -56,28 +66,64 @@ export class SenderService implements OnApplicationBootstrap, OnApplicationShutd
       delays: DELIVERY_DELAY_TOPICS,
       logger: this.logger,
       perform: (task) => this.perform(task),
+      recordFailure: (task, error) => this.recordFailure(task, error),
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** While HTTP still answers (readiness 503): running calls finish and commit, nothing new starts. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const started = Date.now();
+    this.logger.log(`stopping: running calls finish and commit, nothing new starts`);
     await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
+    this.logger.log(`stopped consuming in ${Date.now() - started} ms`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.providers.close();
   }
 
   private async perform(task: DeliveryTask): Promise<Output[]> {
-    const policy = this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel);
     const adapter = this.providers.get(task.provider);
     const startedAt = Date.now();
     const result = await this.attempt(adapter, task);
-    const outcome = afterAttempt(task, result, {
-      policy,
+    return this.record(
+      afterAttempt(task, result, {
+        ...this.decisionDeps(task, startedAt),
+        checksStatus: adapter?.checkStatus !== undefined,
+      }),
+    );
+  }
+
+  /**
+   * A task whose handling kept failing inside Herald: an `internal` failure under its policy;
+   * if even that cannot be worked out or written, `undelivered` with the reason.
+   */
+  private async recordFailure(task: DeliveryTask, fault: unknown): Promise<Output[]> {
+    const error = internalError(fault);
+    const deps = { ...this.decisionDeps(task, Date.now()), checksStatus: false };
+    try {
+      return await this.record(afterAttempt(task, { ok: false, error, log: null }, deps));
+    } catch (again) {
+      if (isTransientFault(again)) throw again;
+      const why = again instanceof Error ? again.message : String(again);
+      return this.record(
+        afterAttempt(task, { ok: false, error: unrecoverable(error, why), log: null }, deps),
+      );
+    }
+  }
+
+  private decisionDeps(task: DeliveryTask, startedAt: number) {
+    return {
+      policy: this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel),
       startedAt,
       now: Date.now(),
       timeScale: this.config.timeScale,
       newId: randomUUID,
       random: Math.random,
-      checksStatus: adapter?.checkStatus !== undefined,
-    });
+    };
+  }
+
+  private async record(outcome: AttemptOutcome): Promise<Output[]> {
     const outputs: Output[] = [await eventOutput(this.codec, outcome.event)];
     if (outcome.retry) {
       outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, outcome.retry));

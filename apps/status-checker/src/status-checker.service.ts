@@ -3,15 +3,22 @@ import {
   Inject,
   Injectable,
   Logger,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
-import { afterStatusCheck, type StatusCheckTask } from '@herald/decisions';
+import {
+  afterStatusCheck,
+  unrecoverable,
+  type CheckOutcome,
+  type StatusCheckTask,
+} from '@herald/decisions';
 import {
   eventOutput,
+  isTransientFault,
   runScheduledWork,
   scheduleTask,
   type Output,
@@ -30,7 +37,9 @@ import { STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
  * with the next check scheduled through the delay tiers by the policy's status-check schedule.
  */
 @Injectable()
-export class StatusCheckerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StatusCheckerService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('StatusChecker');
   private consumers: RunningConsumer[] = [];
 
@@ -48,6 +57,7 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       codec: this.codec,
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
+      shutdownGraceMs: this.config.shutdownGraceMs,
       partitionConcurrency: this.config.partitionConcurrency,
       maxInFlight: this.config.maxInFlight,
       groupId: 'herald-status-checker',
@@ -56,24 +66,59 @@ export class StatusCheckerService implements OnApplicationBootstrap, OnApplicati
       delays: STATUS_CHECK_DELAY_TOPICS,
       logger: this.logger,
       perform: (task) => this.perform(task),
+      recordFailure: (task, error) => this.recordFailure(task, error),
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** While HTTP still answers (readiness 503): running checks finish and commit, nothing new starts. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const started = Date.now();
+    this.logger.log(`stopping: running checks finish and commit, nothing new starts`);
     await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
+    this.logger.log(`stopped consuming in ${Date.now() - started} ms`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     await this.providers.close();
   }
 
   private async perform(task: StatusCheckTask): Promise<Output[]> {
-    const policy = this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel);
     const result = await this.check(task);
-    const outcome = afterStatusCheck(task, result, {
+    return this.record(afterStatusCheck(task, result, this.decisionDeps(task)));
+  }
+
+  /**
+   * A task whose handling kept failing inside Herald: a failed check under the policy's
+   * schedule; if even that cannot be worked out or written, the checks stop with the reason.
+   */
+  private async recordFailure(task: StatusCheckTask, fault: unknown): Promise<Output[]> {
+    const error = internalError(fault);
+    try {
+      return await this.record(
+        afterStatusCheck(task, { ok: false, error, log: null }, this.decisionDeps(task)),
+      );
+    } catch (again) {
+      if (isTransientFault(again)) throw again;
+      const why = again instanceof Error ? again.message : String(again);
+      const failed = { ok: false as const, error: unrecoverable(error, why), log: null };
+      return this.record(
+        afterStatusCheck(task, failed, { ...this.decisionDeps(task), schedule: null }),
+      );
+    }
+  }
+
+  private decisionDeps(task: StatusCheckTask) {
+    const policy = this.policies.get(task.retryPolicy) ?? this.policies.resolve(null, task.channel);
+    return {
       schedule: policy.statusCheck,
       now: Date.now(),
       timeScale: this.config.timeScale,
       newId: randomUUID,
       random: Math.random,
-    });
+    };
+  }
+
+  private async record(outcome: CheckOutcome): Promise<Output[]> {
     const outputs: Output[] = [];
     for (const event of outcome.events) outputs.push(await eventOutput(this.codec, event));
     if (outcome.next) {

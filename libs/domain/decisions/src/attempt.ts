@@ -103,3 +103,16 @@ export function afterAttempt(
     statusCheck: null,
   };
 }
+
+/**
+ * The error that ends a message whose handling kept failing inside Herald when not even its
+ * `internal` failure could be recorded with a retry (the fault was in the retry's own arithmetic
+ * or record): `undelivered` at once, saying why, instead of a task that can never be written.
+ */
+export function unrecoverable(error: DeliveryError, why: string): DeliveryError {
+  return {
+    category: 'non_retryable',
+    code: error.code,
+    message: `${error.message}; no retry could be recorded: ${why}`,
+  };
+}

@@ -74,6 +74,13 @@ const envSchema = z.object({
   HERALD_PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(12),
   HERALD_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   HERALD_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  HERALD_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  HERALD_LIVENESS_WRITE_FAILURE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(3_600_000)
+    .default(120_000),
   HERALD_PROJECTOR_HOLD_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   HERALD_RETRY_POLICIES_FILE: z.string().trim().min(1).optional(),
   HERALD_PROVIDERS_FILE: z.string().trim().min(1).optional(),
@@ -185,6 +192,16 @@ export interface HeraldConfig {
   sessionTimeoutMs: number;
   providerTimeoutMs: number;
   /**
+   * After SIGTERM, how long running work may take to finish and commit before the service
+   * leaves anyway (readiness answers 503 from the signal on).
+   */
+  shutdownGraceMs: number;
+  /**
+   * Liveness answers 503 once this process's Kafka or MongoDB writes have failed, or one has
+   * hung, for this long: a restart with fresh connections is what it needs.
+   */
+  livenessWriteFailureMs: number;
+  /**
    * How long the projector holds a just-queued message's event for what follows it (usually
    * `sent` within milliseconds), so the two become one write instead of an insert and an update.
    */
@@ -273,6 +290,8 @@ export function loadConfig(
     partitionConcurrency: values.HERALD_PARTITION_CONCURRENCY,
     sessionTimeoutMs: values.HERALD_KAFKA_SESSION_TIMEOUT_MS,
     providerTimeoutMs: values.HERALD_PROVIDER_TIMEOUT_MS,
+    shutdownGraceMs: values.HERALD_SHUTDOWN_GRACE_MS,
+    livenessWriteFailureMs: values.HERALD_LIVENESS_WRITE_FAILURE_MS,
     projectorHoldMs: values.HERALD_PROJECTOR_HOLD_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
     access: {

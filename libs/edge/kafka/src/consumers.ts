@@ -8,6 +8,9 @@ import {
   tierTopic,
   type DelayTier,
 } from '@herald/delay-tiers';
+import { deadLetter } from './dead-letter';
+import { isTransientFault, MAX_RECORD_TRIES, Membership, REBALANCE_TIMEOUT_MS } from './faults';
+import { oversizedOutput } from './record-size';
 import { watchForStop } from './stopped-consumers';
 import { TransactionalCommitter, type Output } from './transactional-committer';
 
@@ -19,7 +22,15 @@ export interface ConsumerSettings {
   instanceId: string;
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs?: number;
+  /**
+   * How long stop() lets the running batches finish and commit before it leaves anyway
+   * (provider calls time out well within it).
+   */
+  shutdownGraceMs?: number;
 }
+
+/** A Kubernetes pod gets 30 s between SIGTERM and SIGKILL by default: leave room to exit. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
 
 export interface RunningConsumer {
   stop(): Promise<void>;
@@ -36,12 +47,16 @@ function committerFor({ kafka, groupId, instanceId }: ConsumerSettings): Transac
   return new TransactionalCommitter(kafka, groupId, `${groupId}.${instanceId}`);
 }
 
-/** Runs `work`, heartbeating meanwhile: kafkajs heartbeats by itself only between batches. */
+/**
+ * Runs `work`, heartbeating meanwhile: kafkajs heartbeats by itself only between batches. What
+ * a heartbeat's error says of the group (a rebalance, this member dropped) goes to `heard`.
+ */
 async function withHeartbeat<T>(
   heartbeat: () => Promise<void>,
+  heard: (error: unknown) => void,
   work: () => Promise<T>,
 ): Promise<T> {
-  const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+  const beat = setInterval(() => void heartbeat().catch(heard), HEARTBEAT_EVERY_MS);
   try {
     return await work();
   } finally {
@@ -92,6 +107,7 @@ async function start(
     heartbeatInterval: HEARTBEAT_EVERY_MS,
     // Only committed transactions: an aborted attempt's outputs are never seen downstream.
     readUncommitted: false,
+    rebalanceTimeout: REBALANCE_TIMEOUT_MS,
     // A resumed partition joins the next fetch, so the long poll bounds how late a held record
     // starts: kafkajs's default would make it up to 5 s.
     maxWaitTimeInMs: FETCH_WAIT_MS,
@@ -109,52 +125,19 @@ async function start(
   });
   return {
     async stop() {
+      // kafkajs stops fetching, waits for the running batches (which start nothing new once
+      // isRunning() is false, and commit what they finished), then leaves the group.
       for (const timer of holds) clearTimeout(timer);
-      await consumer.disconnect();
+      const grace = settings.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        consumer.disconnect(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, grace))),
+      ]);
+      clearTimeout(timer);
       await committer.disconnect();
     },
   };
-}
-
-/**
- * Each batch's outputs and its offset are committed in one transaction. A handler that throws
- * fails the batch, which kafkajs retries from the last committed offset: handlers turn
- * expected failures (bad input, provider errors) into outputs and throw only for transient
- * pipeline trouble. `handleBatch` gets the whole batch, for work whose records depend on each
- * other (the projector folds one message's events in order).
- */
-export function runBatchConsumer(
-  settings: ConsumerSettings & {
-    handleBatch: (messages: KafkaMessage[], topic: string, partition: number) => Promise<Output[]>;
-    /** When a record may be handled; its partition waits (paused) until then. */
-    notBefore?: (message: KafkaMessage) => number;
-  },
-): Promise<RunningConsumer> {
-  const { notBefore } = settings;
-  return start(
-    settings,
-    async ({ batch, heartbeat, isRunning, isStale, resolveOffset, pause }, committer, holds) => {
-      let messages = batch.messages;
-      const now = Date.now();
-      const firstNotDue = notBefore ? messages.findIndex((m) => notBefore(m) > now) : -1;
-      if (notBefore && firstNotDue >= 0) {
-        holdUntil(pause, notBefore(messages[firstNotDue]!), holds);
-        messages = messages.slice(0, firstNotDue);
-      }
-      if (messages.length === 0) return;
-      await withHeartbeat(heartbeat, async () => {
-        const outputs = await settings.handleBatch(messages, batch.topic, batch.partition);
-        if (!isRunning() || isStale()) return;
-        const last = messages[messages.length - 1]!.offset;
-        await committer.commit(outputs, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: nextOffset(last),
-        });
-        resolveOffset(last);
-      });
-    },
-  );
 }
 
 /**
@@ -174,8 +157,12 @@ export async function runWriteBehindConsumer(
     settings,
     async ({ batch, heartbeat, resolveOffset }) => {
       if (batch.messages.length === 0) return;
-      await withHeartbeat(heartbeat, () =>
-        settings.accept(batch.messages, batch.topic, batch.partition),
+      // Writing behind, the projector commits later and idempotently: a rebalance costs it a
+      // rewrite at most, so what the heartbeats hear is not needed.
+      await withHeartbeat(
+        heartbeat,
+        () => undefined,
+        () => settings.accept(batch.messages, batch.topic, batch.partition),
       );
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     },
@@ -184,28 +171,183 @@ export async function runWriteBehindConsumer(
   return { consumer, committer };
 }
 
+/** Where a record's handler stands within its batch. */
+export interface WorkBatch {
+  /**
+   * False once the batch should start nothing new: the service is stopping, or the group is
+   * rebalancing. A handler that has not yet called out returns null then.
+   */
+  mayStart(): boolean;
+}
+
+export interface WorkConsumerSettings extends ConsumerSettings {
+  maxInFlight: number;
+  /** Names the service in dead letters and logs. */
+  service: string;
+  logger: { warn(message: string): void };
+  /**
+   * Handles one record: what to write with its offset, or null when it was not handled (see
+   * WorkBatch.mayStart) and is left for whoever consumes it next. Throws for a fault: see
+   * runWorkConsumer.
+   */
+  handle: (
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    batch: WorkBatch,
+  ) => Promise<Output[] | null>;
+  /**
+   * What to write for a record given up on (its handling kept failing, or what it produced is
+   * too large for Kafka): by default a dead letter with the reason. A giveUp that fails too
+   * dead-letters the record.
+   */
+  giveUp?: (
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    error: unknown,
+  ) => Promise<Output[]>;
+  /** When a record may be handled; its partition waits (paused) until then. */
+  notBefore?: (message: KafkaMessage) => number;
+}
+
 /**
  * Work topics whose records are independent: every record of a batch is handled concurrently,
  * bounded by `maxInFlight` across all partitions, so a slow provider does not serialise a
- * partition.
+ * partition; the outputs of the batch's finished prefix and its offset are committed in one
+ * transaction.
+ *
+ * One record's fault never makes its batch-mates' provider calls happen twice. Every finished
+ * record's outputs are kept until they are committed, so when a fault fails the batch and
+ * kafkajs redoes it, the finished records are not handled again. A fault of the servers around
+ * (isTransientFault) is retried for as long as it lasts; any other is retried MAX_RECORD_TRIES
+ * times for that record, which is then given up on (giveUp) and the partition moves on.
+ *
+ * Stopping and rebalancing start nothing new and commit what finished. A batch whose heartbeat
+ * says the group went on without this member commits nothing: the partition is someone else's.
  */
-export function runWorkConsumer(
-  settings: ConsumerSettings & {
-    maxInFlight: number;
-    handle: (message: KafkaMessage, topic: string, partition: number) => Promise<Output[]>;
-    notBefore?: (message: KafkaMessage) => number;
-  },
-): Promise<RunningConsumer> {
+export function runWorkConsumer(settings: WorkConsumerSettings): Promise<RunningConsumer> {
   const limit = pLimit(settings.maxInFlight);
-  return runBatchConsumer({
-    ...settings,
-    handleBatch: async (messages, topic, partition) =>
-      (
-        await Promise.all(
-          messages.map((message) => limit(() => settings.handle(message, topic, partition))),
-        )
-      ).flat(),
-  });
+  const { notBefore } = settings;
+  /** Outputs of records handled but not yet committed, by topic:partition:offset. */
+  const finished = new Map<string, Output[]>();
+  /** Lasting faults of records not yet committed. */
+  const faults = new Map<string, number>();
+  const forget = () => {
+    finished.clear();
+    faults.clear();
+  };
+
+  const giveUp = async (
+    message: KafkaMessage,
+    topic: string,
+    partition: number,
+    error: unknown,
+  ): Promise<Output[]> => {
+    const source = { topic, partition, service: settings.service };
+    const why = describe(error);
+    settings.logger.warn(`giving up on ${topic}/${partition}@${message.offset}: ${why}`);
+    try {
+      const outputs = settings.giveUp
+        ? await settings.giveUp(message, topic, partition, error)
+        : [deadLetter(message, source, why)];
+      const oversized = oversizedOutput(outputs);
+      if (oversized) throw new Error(oversized);
+      return outputs;
+    } catch (failure) {
+      if (isTransientFault(failure)) throw failure;
+      return [
+        deadLetter(message, source, `${why}; recording that failed too: ${describe(failure)}`),
+      ];
+    }
+  };
+
+  return start(
+    settings,
+    async ({ batch, heartbeat, isRunning, isStale, resolveOffset, pause }, committer, holds) => {
+      const { topic, partition } = batch;
+      let messages = batch.messages;
+      const now = Date.now();
+      const firstNotDue = notBefore ? messages.findIndex((m) => notBefore(m) > now) : -1;
+      if (notBefore && firstNotDue >= 0) {
+        holdUntil(pause, notBefore(messages[firstNotDue]!), holds);
+        messages = messages.slice(0, firstNotDue);
+      }
+      if (messages.length === 0) return;
+
+      const membership = new Membership();
+      const work: WorkBatch = { mayStart: () => isRunning() && membership.mayStart() };
+      const handleOnce = async (message: KafkaMessage): Promise<Output[] | null> => {
+        const id = `${topic}:${partition}:${message.offset}`;
+        const done = finished.get(id);
+        if (done) return done;
+        if (!work.mayStart()) return null;
+        let outputs: Output[] | null;
+        try {
+          outputs = await settings.handle(message, topic, partition, work);
+          if (outputs === null) return null;
+          const oversized = oversizedOutput(outputs);
+          // Deterministic: no retry would make it fit.
+          if (oversized) outputs = await giveUp(message, topic, partition, new Error(oversized));
+        } catch (error) {
+          if (isTransientFault(error)) throw error;
+          const tries = (faults.get(id) ?? 0) + 1;
+          faults.set(id, tries);
+          if (tries < MAX_RECORD_TRIES) throw error;
+          outputs = await giveUp(
+            message,
+            topic,
+            partition,
+            new Error(`its handling failed ${tries} times, last with: ${describe(error)}`),
+          );
+        }
+        finished.set(id, outputs);
+        return outputs;
+      };
+
+      await withHeartbeat(
+        heartbeat,
+        (error) => membership.heard(error, Date.now()),
+        async () => {
+          const settled = await Promise.allSettled(
+            messages.map((message) => limit(() => handleOnce(message))),
+          );
+          // Offsets commit in order: the finished prefix commits, the rest waits for a redo.
+          let handled = 0;
+          while (handled < settled.length) {
+            const result = settled[handled]!;
+            if (result.status === 'rejected' || result.value === null) break;
+            handled += 1;
+          }
+          const fault = settled.find((result) => result.status === 'rejected')?.reason as unknown;
+          // A last word from the group before committing, so a drop heard since is heeded.
+          await heartbeat().catch((error: unknown) => membership.heard(error, Date.now()));
+          if (handled > 0 && membership.mayCommit(Date.now()) && !isStale()) {
+            const committed = messages.slice(0, handled);
+            const last = committed[committed.length - 1]!.offset;
+            await committer.commit(
+              committed.flatMap((message) =>
+                finished.get(`${topic}:${partition}:${message.offset}`)!,
+              ),
+              { topic, partition, offset: nextOffset(last) },
+            );
+            resolveOffset(last);
+            for (const message of committed) {
+              finished.delete(`${topic}:${partition}:${message.offset}`);
+              faults.delete(`${topic}:${partition}:${message.offset}`);
+            }
+          }
+          // A fault is retried by kafkajs redoing the batch, unless the batch is winding down.
+          if (settled.some((r) => r.status === 'rejected') && work.mayStart()) throw fault;
+        },
+      );
+    },
+    { onJoin: forget },
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '@herald/schema-registry';
 import { ALL_TOPICS, TOPICS } from '@herald/topics';
+import { MAX_RECORD_BYTES, outputSize } from './record-size';
 import type { Output } from './transactional-committer';
 
 /**
@@ -12,7 +13,7 @@ export function deadLetter(
   source: { topic: string; partition: number; service: string },
   reason: string,
 ): Output {
-  return {
+  const letter: Output = {
     topic: TOPICS.deadLetter.name,
     key: message.key?.toString() ?? '',
     value: message.value ?? Buffer.alloc(0),
@@ -25,6 +26,22 @@ export function deadLetter(
       'herald-dlq-service': source.service,
       'herald-dlq-at': new Date().toISOString(),
     },
+  };
+  return fitted(letter);
+}
+
+/**
+ * A dead letter the broker would refuse (its record was near the limit, and the headers pushed
+ * it over) keeps the start of its value, with the original length in a header: a dead letter
+ * that cannot be written would stop its consumer, the very thing it exists to prevent.
+ */
+function fitted(letter: Output): Output {
+  const over = outputSize(letter) - MAX_RECORD_BYTES;
+  if (over <= 0) return letter;
+  return {
+    ...letter,
+    value: letter.value.subarray(0, Math.max(0, letter.value.length - over - 64)),
+    headers: { ...letter.headers, 'herald-dlq-value-bytes': String(letter.value.length) },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
   DELAY_TIERS,
   decodeDueAt,
@@ -26,6 +26,7 @@ export interface ScheduledWorkSettings<T extends ScheduledTask> {
   codec: AvroCodec;
   instanceId: string;
   sessionTimeoutMs: number;
+  shutdownGraceMs: number;
   partitionConcurrency: number;
   maxInFlight: number;
   /** e.g. 'herald-sender'; the tiers' consumer group is `<groupId>-delays`. */
@@ -36,6 +37,11 @@ export interface ScheduledWorkSettings<T extends ScheduledTask> {
   logger: { warn(message: string): void };
   /** Does the task's work; returns what to record (events, the next task via scheduleTask). */
   perform(task: T): Promise<Output[]>;
+  /**
+   * What to record for a task whose handling kept failing inside Herald (see runWorkConsumer):
+   * an `internal` failure, under its policy where that can still be worked out.
+   */
+  recordFailure(task: T, error: unknown): Promise<Output[]>;
 }
 
 /**
@@ -50,7 +56,17 @@ export async function runScheduledWork<T extends ScheduledTask>(
     kafka: settings.kafka,
     instanceId: settings.instanceId,
     sessionTimeoutMs: settings.sessionTimeoutMs,
+    shutdownGraceMs: settings.shutdownGraceMs,
+    service: settings.service,
+    logger: settings.logger,
   };
+  const decode = (message: KafkaMessage, topic: string, partition: number) =>
+    decodeOrDeadLetter<T>(
+      settings.codec,
+      message,
+      { topic, partition, service: settings.service },
+      settings.logger,
+    );
   const work = await runWorkConsumer({
     ...common,
     groupId: settings.groupId,
@@ -62,13 +78,8 @@ export async function runScheduledWork<T extends ScheduledTask>(
     // due later. Only a task due further ahead (a clock jump, say) pauses its partition.
     notBefore: (message) =>
       (decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0) - WORK_WINDOW_MS,
-    handle: async (message, topic, partition) => {
-      const decoded = await decodeOrDeadLetter<T>(
-        settings.codec,
-        message,
-        { topic, partition, service: settings.service },
-        settings.logger,
-      );
+    handle: async (message, topic, partition, batch) => {
+      const decoded = await decode(message, topic, partition);
       if (!decoded.ok) return [decoded.deadLetter];
       const task = decoded.value;
       // A task due far ahead goes back to the tiers. Node's timers count from the event loop's
@@ -80,7 +91,13 @@ export async function runScheduledWork<T extends ScheduledTask>(
       for (let early = task.dueAt - Date.now(); early > 0; early = task.dueAt - Date.now()) {
         await sleep(early);
       }
+      // Stopping or rebalancing while it waited: the next owner does it.
+      if (!batch.mayStart()) return null;
       return settings.perform(task);
+    },
+    giveUp: async (message, topic, partition, error) => {
+      const decoded = await decode(message, topic, partition);
+      return decoded.ok ? settings.recordFailure(decoded.value, error) : [decoded.deadLetter];
     },
   });
   try {

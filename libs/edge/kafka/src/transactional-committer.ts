@@ -1,4 +1,6 @@
 import { Partitioners, type Kafka, type Producer, type IHeaders } from 'kafkajs';
+import { outputSize } from './record-size';
+import { writeHealth } from './write-health';
 import { GroupCommit } from './group-commit';
 
 /** A record a handler wants written, in the same transaction as the offsets it consumed. */
@@ -68,7 +70,12 @@ export class TransactionalCommitter {
     return this.commits.submit({ outputs, offsets: Array.isArray(offset) ? offset : [offset] });
   }
 
-  private async commitGroup(group: Pending[]): Promise<void> {
+  private commitGroup(group: Pending[]): Promise<void> {
+    // Commits retry without end through a broker outage: liveness reports one that hangs.
+    return writeHealth.track('kafka', () => this.commitNow(group));
+  }
+
+  private async commitNow(group: Pending[]): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
       for (const chunk of chunksBySize(group.flatMap((pending) => pending.outputs))) {
@@ -127,18 +134,6 @@ export function chunksBySize(outputs: readonly Output[], maxBytes = MAX_SEND_BYT
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
-}
-
-function outputSize({ key, value, headers }: Output): number {
-  let size = Buffer.byteLength(key) + value.length;
-  for (const [name, header] of Object.entries(headers ?? {})) {
-    size += Buffer.byteLength(name);
-    for (const part of [header].flat()) {
-      if (part !== undefined)
-        size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
-    }
-  }
-  return size;
 }
 
 /** Highest offset per partition wins: two batches of one partition can share a transaction. */

@@ -3,10 +3,10 @@ import type { Response } from 'express';
 import type { Admin } from 'kafkajs';
 import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
-import { pingKafka, stoppedConsumers } from '@herald/kafka';
+import { pingKafka, stoppedConsumers, writeHealth } from '@herald/kafka';
 import { pingMongo } from '@herald/mongo';
 import { registryAuthHeaders, type RegistryCredentials } from '@herald/schema-registry';
-import { checkReadiness } from './readiness';
+import { checkReadiness, isShuttingDown } from './readiness';
 import { HERALD_CONFIG, KAFKA_ADMIN, MONGO_DB } from './tokens';
 
 @Controller('health')
@@ -18,8 +18,9 @@ export class HealthController {
   ) {}
 
   /**
-   * The process is up and serving HTTP, and none of its consumers has stopped for good (then a
-   * restart is what it needs); says nothing about its dependencies.
+   * The process is up and serving HTTP, none of its consumers has stopped for good, and its
+   * writes have not failed for longer than HERALD_LIVENESS_WRITE_FAILURE_MS (either way, a
+   * restart is what it needs); otherwise says nothing about its dependencies.
    */
   @Get('live')
   live(@Res({ passthrough: true }) response: Response) {
@@ -28,12 +29,24 @@ export class HealthController {
       response.status(HttpStatus.SERVICE_UNAVAILABLE);
       return { status: 'consumer_stopped', service: this.config.service, stopped };
     }
+    const failing = writeHealth.failing(Date.now(), this.config.livenessWriteFailureMs);
+    if (Object.keys(failing).length > 0) {
+      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'writes_failing', service: this.config.service, failing };
+    }
     return { status: 'live', service: this.config.service };
   }
 
-  /** Ready only while Kafka, the schema registry and MongoDB all answer right now. */
+  /**
+   * Ready only while Kafka, the schema registry and MongoDB all answer right now, and never
+   * once shutdown has begun.
+   */
   @Get('ready')
   async ready(@Res({ passthrough: true }) response: Response) {
+    if (isShuttingDown()) {
+      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'shutting_down', service: this.config.service };
+    }
     const report = await checkReadiness(
       {
         kafka: () => pingKafka(this.admin),

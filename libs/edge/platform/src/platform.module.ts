@@ -5,6 +5,7 @@ import {
   Module,
   type DynamicModule,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -19,6 +20,7 @@ import { AccessGuard } from './access.guard';
 import { HeraldErrorFilter } from './error-filter';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
+import { markShuttingDown } from './readiness';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
 
 /**
@@ -28,7 +30,7 @@ import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB }
  */
 @Global()
 @Module({})
-export class HeraldPlatformModule implements OnApplicationShutdown {
+export class HeraldPlatformModule implements OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('Platform');
 
   constructor(
@@ -101,6 +103,11 @@ export class HeraldPlatformModule implements OnApplicationShutdown {
       ],
       exports: [HERALD_CONFIG, KAFKA, KAFKA_ADMIN, AVRO_CODEC, MONGO_CLIENT, MONGO_DB, Access],
     };
+  }
+
+  /** Nest's first step of shutdown, before any service drains its consumers. */
+  onModuleDestroy(): void {
+    markShuttingDown();
   }
 
   async onApplicationShutdown(): Promise<void> {

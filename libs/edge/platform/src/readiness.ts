@@ -34,3 +34,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Set from the first moment of shutdown (SIGTERM): readiness answers 503 while the service
+ * finishes its running work, so a load balancer stops sending it requests at once.
+ */
+let shuttingDown = false;
+
+export function markShuttingDown(): void {
+  shuttingDown = true;
+}
+
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
