@@ -106,6 +106,59 @@ describe('PendingEvents (the projector write-behind buffer)', () => {
     expect(pending.offsetsAfter(retried)).toEqual([{ topic: TOPIC, partition: 0, offset: '12' }]);
   });
 
+  it('turns the events of a message that cannot be written into dead letters, and moves on', () => {
+    const pending = new PendingEvents(0);
+    pending.add(
+      TOPIC,
+      3,
+      [
+        record(20, 'bad', 1, 'queued'),
+        record(21, 'good', 1, 'queued'),
+        record(22, 'bad', 2, 'sent'),
+      ],
+      1_000,
+    );
+    const taken = pending.take(1_000);
+    const key = 't:bad';
+    expect(pending.takenOf(taken, key)).toEqual([
+      {
+        event: event('bad', 1, 'queued'),
+        offset: '20',
+        appendedAt: 900,
+        topic: TOPIC,
+        partition: 3,
+      },
+      { event: event('bad', 2, 'sent'), offset: '22', appendedAt: 900, topic: TOPIC, partition: 3 },
+    ]);
+    const letters = [deadLetter(20), deadLetter(22)].map((r) =>
+      'deadLetter' in r ? r.deadLetter : null,
+    );
+    pending.deadLettered(taken, key, letters);
+
+    expect(ids(taken.events)).toEqual(['good:1']);
+    expect(taken.deadLetters).toEqual(letters);
+    expect(taken.appendedAt.has('bad:1')).toBe(false);
+    // Every record of the round is accounted for, so the offset passes the dead-lettered ones.
+    const offsets = pending.offsetsAfter(taken);
+    expect(offsets).toEqual([{ topic: TOPIC, partition: 3, offset: '23' }]);
+    pending.written(taken, offsets);
+    expect(pending.size).toBe(0);
+  });
+
+  it('keeps dead letters made in a round that then failed, for the next round', () => {
+    const pending = new PendingEvents(0);
+    pending.add(TOPIC, 0, [record(5, 'bad', 1, 'queued'), record(6, 'slow', 1, 'queued')], 1_000);
+    const first = pending.take(1_000);
+    pending.deadLettered(first, 't:bad', [
+      { topic: 'herald.dead-letter', key: 'bad', value: Buffer.from('x') },
+    ]);
+    pending.failed(first);
+
+    const second = pending.take(1_001);
+    expect(second.deadLetters).toHaveLength(1);
+    expect(ids(second.events)).toEqual(['slow:1']);
+  });
+
   it('forgets everything on a rebalance, and a round taken before it reports no offsets', () => {
     const pending = new PendingEvents(200);
     pending.add(TOPIC, 0, [record(10, 'a', 1, 'sent'), record(11, 'b', 1, 'queued')], 1_000);

@@ -209,6 +209,55 @@ export class PendingEvents<D = unknown> {
     }
   }
 
+  /** The events a round took of one message (by messageKey), oldest first, with their source. */
+  takenOf(
+    taken: Taken<D>,
+    key: string,
+  ): Array<{
+    event: MessageEvent;
+    offset: string;
+    appendedAt: number;
+    topic: string;
+    partition: number;
+  }> {
+    return taken.entries.flatMap((entry) =>
+      'event' in entry.record &&
+      messageKey(entry.record.event.tenantId, entry.record.event.messageId) === key
+        ? [
+            {
+              event: entry.record.event,
+              offset: entry.record.offset,
+              appendedAt: entry.record.appendedAt,
+              topic: entry.partition.topic,
+              partition: entry.partition.partition,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /**
+   * Turns a round's events of one message into dead letters, `letters` in takenOf's order: the
+   * message cannot be written, and its records are published to the dead-letter topic instead,
+   * so the offsets behind them can move on.
+   */
+  deadLettered(taken: Taken<D>, key: string, letters: readonly D[]): void {
+    let next = 0;
+    const gone = new Set<string>();
+    for (const entry of taken.entries) {
+      const { record } = entry;
+      if (!('event' in record)) continue;
+      if (messageKey(record.event.tenantId, record.event.messageId) !== key) continue;
+      const letter = letters[next++];
+      if (letter === undefined) break;
+      gone.add(record.event.eventId);
+      taken.appendedAt.delete(record.event.eventId);
+      entry.record = { offset: record.offset, deadLetter: letter };
+      taken.deadLetters.push(letter);
+    }
+    taken.events = taken.events.filter((event) => !gone.has(event.eventId));
+  }
+
   /** Puts a failed round's records back, to be taken again by a later round. */
   failed(taken: Taken<D>): void {
     if (taken.generation !== this.generation) return;

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
 import { messageKey, type MessageEvent } from '@herald/messages';
 import { duplicateIndexes, isDuplicateKey } from './duplicate-keys';
+import { pingMongo } from './mongo-client';
 import {
   applyEvent,
   FEED_COLLECTION,
@@ -33,6 +34,9 @@ const OBSOLETE_INDEXES = [
   [FEED_COLLECTION, 'recipient_created'],
 ] as const;
 
+/** Reads and writes of one message before a refusal counts as lasting (see applyAll). */
+const STORE_TRIES = 5;
+
 /** Enough for every message in flight through one projector; each is a few hundred bytes. */
 const KNOWN_DOCUMENTS = 20_000;
 
@@ -62,6 +66,11 @@ export class ReadModelStore {
     this.messages = db.collection<MessageDocument>(MESSAGES);
     this.events = db.collection<EventDocument>(EVENTS);
     this.feed = db.collection<FeedDocument>(FEED_COLLECTION);
+  }
+
+  /** Whether the server answers at all: tells a refused write from an unreachable server. */
+  ping(): Promise<void> {
+    return pingMongo(this.db);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -171,7 +180,7 @@ export class ReadModelStore {
 
   /** One message, reading its stored document first: the careful path. */
   private async applyAll(key: string, timeline: MessageEvent[]): Promise<AppliedEvent[]> {
-    for (;;) {
+    for (let tries = 1; ; tries += 1) {
       const current = await this.messages.findOne({ _id: key });
       const { next, applied } = fold(key, current, timeline);
       if (!next) return [];
@@ -179,7 +188,14 @@ export class ReadModelStore {
         this.remember(next);
         return applied;
       }
-      // Another writer moved the document on between our read and write: read again.
+      // Another writer moved the document on between our read and write: read again. A
+      // duplicate-key refusal that persists is another unique index refusing the document
+      // (FerretDB does not say which index refused), which no rereading can fix.
+      if (tries >= STORE_TRIES) {
+        throw new Error(
+          `message ${key}: its document was refused as a duplicate ${tries} times although no other writer changed it (a unique index other than _id?)`,
+        );
+      }
     }
   }
 

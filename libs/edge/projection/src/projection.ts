@@ -2,19 +2,29 @@ import { Logger } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
+  deadLetter,
+  isTransientFault,
+  MAX_RECORD_TRIES,
   runWriteBehindConsumer,
+  writeHealth,
   type Output,
   type RunningConsumer,
   type TransactionalCommitter,
 } from '@herald/kafka';
-import type { ReadModelStore } from '@herald/mongo';
-import { PendingEvents } from '@herald/read-model';
+import type { AppliedEvent, ReadModelStore } from '@herald/mongo';
+import { messageKey, type MessageEvent } from '@herald/messages';
+import { PendingEvents, type Taken } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { decodeRecords } from './decode-records';
 import { recordApplied } from './projector-metrics';
 
 export const PROJECTOR_GROUP = 'herald-projector';
+
+export type ProjectionConfig = Pick<
+  HeraldConfig,
+  'instanceId' | 'sessionTimeoutMs' | 'partitionConcurrency' | 'projectorHoldMs'
+>;
 
 /**
  * Bound on records consumed but not yet written; the consumer waits while it is reached. Held
@@ -44,12 +54,16 @@ export class Projection {
   private stopped = false;
   /** Batches waiting for room in the buffer. */
   private readonly waiting: Array<() => void> = [];
+  /** Rounds in a row in which each message's own write failed, by message key. */
+  private readonly writeFaults = new Map<string, number>();
 
   constructor(
-    private readonly config: HeraldConfig,
+    private readonly config: ProjectionConfig,
     private readonly kafka: Kafka,
     private readonly codec: AvroCodec,
     private readonly store: ReadModelStore,
+    /** Another group projects the same topic independently (into another database, say). */
+    private readonly groupId = PROJECTOR_GROUP,
   ) {
     this.pending = new PendingEvents<Output>(config.projectorHoldMs);
   }
@@ -59,7 +73,7 @@ export class Projection {
     await this.store.ensureIndexes();
     const { consumer, committer } = await runWriteBehindConsumer({
       kafka: this.kafka,
-      groupId: PROJECTOR_GROUP,
+      groupId: this.groupId,
       topics: [TOPICS.messageEvents.name],
       instanceId: this.config.instanceId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
@@ -104,12 +118,90 @@ export class Projection {
     }, at - now);
   }
 
+  /**
+   * Writes a round's events. When the write fails for a reason other than the server (a record
+   * MongoDB or FerretDB refuses, or the fold throws on it), each message is written alone: the
+   * others reach the read model, and a message whose own write has failed in MAX_RECORD_TRIES
+   * rounds is dead-lettered, its records with the reason, so the offsets behind it move on. The
+   * events stay in herald.message-events: a rebuild after a fix projects them.
+   */
+  private async writeIsolating(taken: Taken<Output>): Promise<AppliedEvent[]> {
+    try {
+      return await this.store.write(taken.events);
+    } catch (error) {
+      if (isTransientFault(error)) throw error;
+      this.logger.warn(`read-model write failed, writing message by message: ${describe(error)}`);
+    }
+    const applied: AppliedEvent[] = [];
+    let fault: unknown;
+    let wroteAny = false;
+    for (const [key, events] of byMessage(taken.events)) {
+      try {
+        applied.push(...(await this.store.write(events)));
+        this.writeFaults.delete(key);
+        wroteAny = true;
+      } catch (error) {
+        if (isTransientFault(error)) throw error;
+        const tries = (this.writeFaults.get(key) ?? 0) + 1;
+        this.writeFaults.set(key, tries);
+        fault ??= error;
+        if (tries < MAX_RECORD_TRIES) continue;
+        // A server that refuses every write is not this message's fault: it must answer a ping,
+        // or have taken another message's write, before the message is dead-lettered.
+        if (!wroteAny) await this.store.ping();
+        this.writeFaults.delete(key);
+        await this.deadLetterMessage(
+          taken,
+          key,
+          `the read model refused it ${tries} times, last with: ${describe(error)}`,
+        );
+      }
+    }
+    // Messages that failed fewer times wait for the next round; the round fails, so nothing is
+    // committed past them, and what was written is written again, idempotently.
+    if (
+      fault !== undefined &&
+      taken.events.some((e) => this.writeFaults.has(messageKey(e.tenantId, e.messageId)))
+    ) {
+      throw fault;
+    }
+    return applied;
+  }
+
+  /** Replaces a message's events in the round with dead letters (re-encoded, since only the events are kept). */
+  private async deadLetterMessage(
+    taken: Taken<Output>,
+    key: string,
+    reason: string,
+  ): Promise<void> {
+    const letters: Output[] = [];
+    for (const { event, offset, appendedAt, topic, partition } of this.pending.takenOf(
+      taken,
+      key,
+    )) {
+      const value = await this.codec
+        .encode(topic, event)
+        .catch(() => Buffer.from(JSON.stringify(event)));
+      const message = {
+        key: Buffer.from(event.messageId),
+        value,
+        offset,
+        headers: {},
+        timestamp: String(appendedAt),
+        attributes: 0,
+      };
+      letters.push(deadLetter(message, { topic, partition, service: 'projector' }, reason));
+    }
+    this.logger.error(`dead-lettered ${letters.length} event(s) of message ${key}: ${reason}`);
+    this.pending.deadLettered(taken, key, letters);
+  }
+
   private async round(): Promise<void> {
     this.writing = true;
     const taken = this.pending.take(Date.now());
     let retryIn: number | undefined;
     try {
-      const applied = await this.store.write(taken.events);
+      const applied = await writeHealth.track('mongodb', () => this.writeIsolating(taken));
       recordApplied(
         applied.map(({ event, requestedAt, firstSend }) => ({
           type: event.type,
@@ -136,4 +228,17 @@ export class Projection {
       this.schedule(retryIn);
     }
   }
+}
+
+function byMessage(events: readonly MessageEvent[]): Map<string, MessageEvent[]> {
+  const messages = new Map<string, MessageEvent[]>();
+  for (const event of events) {
+    const key = messageKey(event.tenantId, event.messageId);
+    messages.set(key, [...(messages.get(key) ?? []), event]);
+  }
+  return messages;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
