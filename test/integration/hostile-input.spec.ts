@@ -156,4 +156,44 @@ describe('hostile input against the real servers', () => {
     );
     expect(reasons).toEqual([expect.stringMatching(/^messageId: must be printable/)]);
   });
+  it('ends a Kafka request as large as the broker takes not_sent, where its task would not fit, and goes on', async () => {
+    // The largest request this broker accepts: its delivery task carries the same content plus
+    // the attempt's fields, so before issue 13 writing the task failed with MESSAGE_TOO_LARGE,
+    // and ingest stopped on that partition for good, again after every restart.
+    const topic = TOPICS.messagesRequested.name;
+    const huge = id('kafka-huge');
+    const request = (messageId: string, body: string): MessageRequested => ({
+      messageId,
+      tenantId: herald.key.tenantId,
+      channel: 'webhook',
+      provider: 'webhook',
+      recipient: herald.hook('ok', messageId),
+      content: { body },
+      retryPolicy: null,
+      metadata: {},
+      requestedAt: Date.now(),
+    });
+    let accepted = 0;
+    for (let size = 1024 * 1024; accepted === 0 && size > 1_000_000; size -= 64) {
+      const value = await codec.encode(topic, request(huge, 'x'.repeat(size)));
+      accepted = await producer
+        .send({ topic, messages: [{ key: huge, partition: 0, value }] })
+        .then(() => size)
+        .catch(() => 0);
+    }
+    expect(accepted).toBeGreaterThan(1_000_000);
+    const after = id('kafka-after-huge');
+    await producer.send({
+      topic,
+      messages: [
+        { key: after, partition: 0, value: await codec.encode(topic, request(after, 'hi')) },
+      ],
+    });
+    expect((await herald.final(after)).message.status).toBe('sent');
+    const refused = await herald.final(huge);
+    expect(refused.message.status).toBe('not_sent');
+    expect(refused.message.lastError?.message).toMatch(
+      /^content: content and metadata together must be at most 262144 bytes/,
+    );
+  });
 });

@@ -6,6 +6,7 @@ import {
   parseMessageRequest,
   REQUEST_LIMITS,
   requestBoundsProblems,
+  utf8Length,
 } from '@herald/decisions';
 import { ProviderRegistry, WebhookProvider } from '@herald/providers';
 import { PolicyRegistry } from '@herald/retry-policy';
@@ -82,6 +83,22 @@ describe('request bounds (HTTP and Kafka alike)', () => {
     expect(fields(requestBoundsProblems(request({ metadata: longKey }), now))).toEqual([
       'metadata',
     ]);
+  });
+
+  it('refuses content and metadata over 256 KiB together, counted in UTF-8 bytes', () => {
+    const limit = REQUEST_LIMITS.mapBytes;
+    // 'body' (4 bytes) + the value; 'é' is 2 bytes, an emoji 4.
+    const fits = request({ content: { body: 'x'.repeat(limit - 4) } });
+    expect(requestBoundsProblems(fits, now)).toEqual([]);
+    const over = request({ content: { body: 'x'.repeat(limit - 6) }, metadata: { é: 'v' } });
+    expect(requestBoundsProblems(over, now)).toEqual([
+      {
+        field: 'content',
+        problem: `content and metadata together must be at most ${limit} bytes (UTF-8), not ${limit + 1}`,
+      },
+    ]);
+    expect(utf8Length('aé\u{1F600}')).toBe(7);
+    expect(utf8Length('\ud800x')).toBe(4);
   });
 
   it('refuses out-of-bounds requests at the POST, naming the field', () => {
