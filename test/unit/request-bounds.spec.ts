@@ -101,6 +101,44 @@ describe('request bounds (HTTP and Kafka alike)', () => {
     expect(utf8Length('\ud800x')).toBe(4);
   });
 
+  it('refuses a provider or retry policy over 100 characters and a recipient over 2048, as the POST does', () => {
+    const long = request({
+      provider: 'p'.repeat(101),
+      recipient: `https://hooks.example.test/?q=${'a'.repeat(2048)}`,
+      retryPolicy: 'r'.repeat(101),
+    });
+    expect(fields(requestBoundsProblems(long, now))).toEqual([
+      'provider',
+      'recipient',
+      'retryPolicy',
+    ]);
+    const atTheLimits = request({
+      provider: 'p'.repeat(100),
+      recipient: `https://hooks.example.test/?q=`.padEnd(2048, 'a'),
+      retryPolicy: 'r'.repeat(100),
+    });
+    expect(requestBoundsProblems(atTheLimits, now)).toEqual([]);
+  });
+
+  it('ends a Kafka request naming a huge provider not_sent without quoting the name back', () => {
+    // An unknown provider's answer quotes its name: with the name in the event's summary too,
+    // a 600 KB name made an event over the broker's 1 MiB limit, which stopped ingest.
+    const decision = ingestRequest(request({ provider: 'p'.repeat(600_000) }), {
+      providers: new ProviderRegistry([
+        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
+      ]),
+      policies: PolicyRegistry.withBuiltIns(),
+      now,
+      newId: randomUUID,
+    });
+    expect(decision.kind).toBe('not_sent');
+    expect(decision.event.error).toEqual({
+      category: 'non_retryable',
+      code: 'invalid_request',
+      message: 'provider: must be at most 100 characters',
+    });
+  });
+
   it('refuses out-of-bounds requests at the POST, naming the field', () => {
     const parsed = parseMessageRequest(
       {

@@ -13,10 +13,10 @@ export const messageRequestBody = z
     messageId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).optional(),
     tenantId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).default('default'),
     channel: z.enum(CHANNELS),
-    provider: z.string().trim().min(1).max(100),
-    recipient: z.string().trim().min(1).max(2048),
+    provider: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength),
+    recipient: z.string().trim().min(1).max(REQUEST_LIMITS.recipientLength),
     content: stringMap,
-    retryPolicy: z.string().trim().min(1).max(100).nullable().default(null),
+    retryPolicy: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength).nullable().default(null),
     metadata: stringMap.default({}),
     requestedAt: z.union([z.number().int().positive(), z.iso.datetime()]).optional(),
   })

@@ -12,6 +12,10 @@ export const REQUEST_LIMITS = {
   mapKeys: 64,
   /** …each key at most this long. */
   mapKeyLength: 255,
+  /** provider and retryPolicy: names, at most this many characters. */
+  nameLength: 100,
+  /** recipient: an address or URL, at most this many characters. */
+  recipientLength: 2048,
   /** How far in the past requestedAt may be (the requests topic keeps 7 days). */
   requestedAtPastMs: 30 * 24 * 60 * 60 * 1000,
   /** How far ahead of this machine's clock requestedAt may be (clock skew, not scheduling). */
@@ -72,6 +76,19 @@ export function identityProblems(
  */
 export function requestBoundsProblems(request: MessageRequested, now: number): FieldProblem[] {
   const problems = identityProblems(request);
+  // Checked before the provider, recipient and policy are looked up: the answer to an unknown
+  // name quotes it, and an event then carrying a long name twice can outgrow the broker's
+  // record limit (the request itself fitted), which stops the consumer.
+  const texts = [
+    ['provider', request.provider, REQUEST_LIMITS.nameLength],
+    ['recipient', request.recipient, REQUEST_LIMITS.recipientLength],
+    ['retryPolicy', request.retryPolicy, REQUEST_LIMITS.nameLength],
+  ] as const;
+  for (const [field, value, max] of texts) {
+    if (value !== null && value.length > max) {
+      problems.push({ field, problem: `must be at most ${max} characters` });
+    }
+  }
   for (const field of ['content', 'metadata'] as const) {
     const keys = Object.keys(request[field]);
     if (keys.length > REQUEST_LIMITS.mapKeys) {
