@@ -30,5 +30,11 @@ describe('which decode failures are the registry, not the record', () => {
     expect(isTransientDecodeError(registryError(404, 'Schema 42 not found'), 42)).toBe(false);
     expect(isTransientDecodeError(registryError(404, 'Schema 420 not found'), 42)).toBe(true);
     expect(isTransientDecodeError(registryError(400, 'bad'), 42)).toBe(false);
+    // Ids are positive: a record naming a negative one or 0 is bad, and the answer names it
+    // with its sign.
+    expect(
+      isTransientDecodeError(registryError(404, "No content with ID '-1' was found."), -1),
+    ).toBe(false);
+    expect(isTransientDecodeError(registryError(404, 'Not Found'), 0)).toBe(false);
   });
 });

@@ -139,6 +139,26 @@ describe('request bounds (HTTP and Kafka alike)', () => {
     });
   });
 
+  it("keeps a refused request's summary within the bounds, so its event fits in Kafka", () => {
+    // Found by the fuzz: redaction turned a 900 KB recipient of `key=a&…` into a 2.2 MB event.
+    const recipient = `https://hooks.example.test/x?${'key=a&'.repeat(150_000)}`;
+    const decision = ingestRequest(
+      request({ recipient, metadata: { big: 'm'.repeat(REQUEST_LIMITS.mapBytes) } }),
+      {
+        providers: new ProviderRegistry([
+          new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
+        ]),
+        policies: PolicyRegistry.withBuiltIns(),
+        now,
+        newId: randomUUID,
+      },
+    );
+    expect(decision.kind).toBe('not_sent');
+    // Clipped to 2048 characters before redaction, which at most quadruples `key=a`.
+    expect(decision.event.message!.recipient.length).toBeLessThanOrEqual(4 * 2048);
+    expect(decision.event.message!.metadata).toEqual({});
+  });
+
   it('refuses out-of-bounds requests at the POST, naming the field', () => {
     const parsed = parseMessageRequest(
       {

@@ -4,7 +4,12 @@ import { maxAttemptsOf, type PolicyRegistry } from '@herald/retry-policy';
 import { event } from './event-builder';
 import type { ProviderCatalog } from './provider-port';
 import { recipientProblem } from './recipient-rules';
-import { requestBoundsProblems, requestedAtInBounds } from './request-bounds';
+import {
+  mapBytes,
+  REQUEST_LIMITS,
+  requestBoundsProblems,
+  requestedAtInBounds,
+} from './request-bounds';
 import type { DeliveryTask } from './tasks';
 
 export type IngestDecision =
@@ -19,17 +24,20 @@ export function ingestRequest(
   request: MessageRequested,
   deps: { providers: ProviderCatalog; policies: PolicyRegistry; now: number; newId: () => string },
 ): IngestDecision {
+  // Clipped to the request bounds, which change nothing for a request within them: a refused
+  // request's event carries its summary, and an oversized one (a recipient that redaction makes
+  // longer, a huge provider name) would make the event too large for Kafka.
   const summary = {
     channel: request.channel,
-    provider: request.provider,
-    recipient: redactUrl(request.recipient),
-    retryPolicy: request.retryPolicy,
+    provider: request.provider.slice(0, REQUEST_LIMITS.nameLength),
+    recipient: redactUrl(request.recipient.slice(0, REQUEST_LIMITS.recipientLength)),
+    retryPolicy: request.retryPolicy?.slice(0, REQUEST_LIMITS.nameLength) ?? null,
     // A requestedAt out of bounds is refused below; the event carries when it arrived instead,
     // so no stored timestamp is one that cannot be formatted.
     requestedAt: requestedAtInBounds(request.requestedAt, deps.now)
       ? request.requestedAt
       : deps.now,
-    metadata: request.metadata,
+    metadata: mapBytes(request.metadata) <= REQUEST_LIMITS.mapBytes ? request.metadata : {},
   };
   const base = {
     messageId: request.messageId,

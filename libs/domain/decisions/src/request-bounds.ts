@@ -119,7 +119,7 @@ export function requestBoundsProblems(request: MessageRequested, now: number): F
 }
 
 /** UTF-8 bytes of a map's keys and values. */
-function mapBytes(map: Record<string, string>): number {
+export function mapBytes(map: Record<string, string>): number {
   let bytes = 0;
   for (const [key, value] of Object.entries(map)) bytes += utf8Length(key) + utf8Length(value);
   return bytes;

@@ -86,6 +86,9 @@ export function isNetworkErrorCode(code: string): boolean {
   );
 }
 
+/** undici's code for a request it cannot make as given (e.g. a header value outside Latin-1). */
+export const INVALID_ARGUMENT_CODE = 'UND_ERR_INVALID_ARG';
+
 /**
  * Classifies an error thrown by a provider call. fetch wraps the real failure as
  * TypeError('fetch failed') with a `cause`, and Node's happy-eyeballs connect reports an
@@ -104,6 +107,11 @@ export function classifyTransportError(error: unknown): DeliveryError {
     const { code, name } = current as { code?: unknown; name?: unknown };
     if (code === BLOCKED_DESTINATION_CODE) {
       return deliveryError('non_retryable', BLOCKED_DESTINATION_CODE, messageOf(current));
+    }
+    // The HTTP client refused to build the request (a header value it cannot send, say): the
+    // same request fails the same way on every retry.
+    if (code === INVALID_ARGUMENT_CODE) {
+      return deliveryError('non_retryable', INVALID_ARGUMENT_CODE, messageOf(current));
     }
     if (typeof code === 'string' && isNetworkErrorCode(code)) {
       return deliveryError('network', code, messageOf(current));

@@ -66,7 +66,12 @@ export function isTransientDecodeError(error: unknown, schemaId?: number): boole
     // for every id): the records are fine, so retry and let the logs say why. A 404 that names
     // the record's own schema id is the registry saying that id does not exist: a bad record.
     if (e.status === 404) {
-      return schemaId === undefined || !new RegExp(`\\b${schemaId}\\b`).test(e.message ?? '');
+      // Registry ids are positive, so a record naming 0 or a negative id is bad, whatever the
+      // answer says (the fuzz found '-1', which a word boundary before the sign missed).
+      if (schemaId !== undefined && schemaId <= 0) return false;
+      return (
+        schemaId === undefined || !new RegExp(`(?<!\\d)${schemaId}(?!\\d)`).test(e.message ?? '')
+      );
     }
     return e.status >= 500 || e.status === 429 || e.status === 401 || e.status === 403;
   }

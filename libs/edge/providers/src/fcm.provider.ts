@@ -1,4 +1,5 @@
 import type { FcmSettings } from '@herald/config';
+import { idempotencyKey } from './idempotency-key';
 import {
   RETRYABLE_HTTP_STATUSES,
   httpStatusText,
@@ -119,7 +120,7 @@ export function buildFcmSend(
     headers: {
       authorization: `Bearer ${accessToken}`,
       'content-type': 'application/json',
-      'idempotency-key': request.messageId,
+      'idempotency-key': idempotencyKey(request.messageId),
       'user-agent': 'herald/1',
     },
     body: JSON.stringify({ message }),

@@ -4,6 +4,7 @@ import {
   type HttpClassification,
 } from '@herald/error-classification';
 import type { DeliveryError } from '@herald/messages';
+import { idempotencyKey } from './idempotency-key';
 import { SignJWT, importPKCS8, type KeyLike } from 'jose';
 import { callProvider, type HttpCall, type HttpResponse } from './http-call';
 import type { Failure } from '@herald/decisions';
@@ -130,7 +131,7 @@ export function buildGoogleTokenRequest(
     url: tokenUri,
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      'idempotency-key': messageId,
+      'idempotency-key': idempotencyKey(messageId),
       'user-agent': 'herald/1',
     },
     body: form.toString(),

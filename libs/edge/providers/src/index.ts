@@ -12,3 +12,4 @@ export * from './twilio.provider';
 export * from './webhook.provider';
 export * from './bounded-read';
 export * from './network-guard';
+export * from './idempotency-key';

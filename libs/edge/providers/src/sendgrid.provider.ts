@@ -1,4 +1,5 @@
 import type { SendgridSettings } from '@herald/config';
+import { idempotencyKey } from './idempotency-key';
 import {
   MAX_RETRY_AFTER_MS,
   RETRYABLE_HTTP_STATUSES,
@@ -229,7 +230,7 @@ function sendgridErrorDetail(body: string): string {
 function commonHeaders(settings: SendgridSettings, messageId: string): Record<string, string> {
   return {
     authorization: `Bearer ${settings.apiKey}`,
-    'idempotency-key': messageId,
+    'idempotency-key': idempotencyKey(messageId),
     'user-agent': 'herald/1',
   };
 }

@@ -1,4 +1,5 @@
 import type { SlackSettings } from '@herald/config';
+import { idempotencyKey } from './idempotency-key';
 import {
   RETRYABLE_HTTP_STATUSES,
   parseRetryAfter,
@@ -98,7 +99,7 @@ export function buildSlackPostMessage(settings: SlackSettings, request: SendRequ
     headers: {
       authorization: `Bearer ${settings.botToken}`,
       'content-type': 'application/json; charset=utf-8',
-      'idempotency-key': request.messageId,
+      'idempotency-key': idempotencyKey(request.messageId),
       'user-agent': 'herald/1',
     },
     body: JSON.stringify({ channel: request.recipient, text: request.content.text }),

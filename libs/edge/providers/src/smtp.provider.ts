@@ -1,4 +1,5 @@
 import { createTransport, type Transporter } from 'nodemailer';
+import { idempotencyKey } from './idempotency-key';
 import type Mail from 'nodemailer/lib/mailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { SmtpSettings } from '@herald/config';
@@ -114,7 +115,7 @@ export function buildSmtpMail(
     text,
     html,
     messageId: smtpMessageId(request.messageId),
-    headers: { 'Idempotency-Key': request.messageId },
+    headers: { 'Idempotency-Key': idempotencyKey(request.messageId) },
     // Supported by nodemailer's pool (it drops the message or its connection on abort); the
     // type definitions predate it.
     signal: AbortSignal.timeout(timeoutMs),
@@ -173,7 +174,7 @@ export class SmtpProvider implements ProviderAdapter {
               to: request.recipient,
               subject: request.content.subject ?? '',
               'message-id': smtpMessageId(request.messageId),
-              'idempotency-key': request.messageId,
+              'idempotency-key': idempotencyKey(request.messageId),
             },
             body: request.content.text ?? request.content.html ?? null,
           },

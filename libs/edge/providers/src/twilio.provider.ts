@@ -1,4 +1,5 @@
 import type { TwilioSettings } from '@herald/config';
+import { idempotencyKey } from './idempotency-key';
 import {
   RETRYABLE_HTTP_STATUSES,
   httpStatusText,
@@ -218,7 +219,7 @@ function basicCredentials(settings: TwilioSettings): string {
 function commonHeaders(settings: TwilioSettings, messageId: string): Record<string, string> {
   return {
     authorization: `Basic ${basicCredentials(settings)}`,
-    'idempotency-key': messageId,
+    'idempotency-key': idempotencyKey(messageId),
     'user-agent': 'herald/1',
   };
 }

@@ -1,4 +1,5 @@
 import { callProvider } from './http-call';
+import { idempotencyKey } from './idempotency-key';
 import type { ProviderAdapter, SendRequest, SendResult } from '@herald/decisions';
 
 export interface WebhookSettings {
@@ -28,7 +29,7 @@ export class WebhookProvider implements ProviderAdapter {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'herald-webhook/1',
-          'idempotency-key': request.messageId,
+          'idempotency-key': idempotencyKey(request.messageId),
           ...configured,
         },
         body: JSON.stringify({
