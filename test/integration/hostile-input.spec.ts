@@ -196,4 +196,63 @@ describe('hostile input against the real servers', () => {
       /^content: content and metadata together must be at most 262144 bytes/,
     );
   });
+  it('dead-letters a record whose map claims more entries than it has bytes, at once, and goes on', async () => {
+    // Found by the fuzz: avsc reads a claimed 2^40 entries one by one past the end of the
+    // bytes, which kept ingest's event loop (its HTTP and health checks too) busy for hours.
+    const topic = TOPICS.messagesRequested.name;
+    const hostile = id('kafka-map-count');
+    const request: MessageRequested = {
+      messageId: hostile,
+      tenantId: herald.key.tenantId,
+      channel: 'webhook',
+      provider: 'webhook',
+      recipient: herald.hook('ok', hostile),
+      content: {},
+      retryPolicy: null,
+      metadata: {},
+      requestedAt: Date.now(),
+    };
+    const whole = await codec.encode(topic, request);
+    const recipientEnd = whole.indexOf(Buffer.from(request.recipient)) + request.recipient.length;
+    // zigzag(2^40) as a varint: 2^41 in 7-bit groups, low first.
+    const count: number[] = [];
+    for (let value = 2 ** 41; value > 0; value = Math.floor(value / 128)) {
+      count.push((value % 128) | (value >= 128 ? 0x80 : 0));
+    }
+    const value = Buffer.concat([whole.subarray(0, recipientEnd), Buffer.from(count)]);
+    const after = id('kafka-after-map-count');
+    await producer.send({
+      topic,
+      messages: [
+        { key: hostile, partition: 1, value },
+        {
+          key: after,
+          partition: 1,
+          value: await codec.encode(topic, {
+            ...request,
+            messageId: after,
+            recipient: herald.hook('ok', after),
+            content: { body: 'hi' },
+          }),
+        },
+      ],
+    });
+    expect((await herald.final(after)).message.status).toBe('sent');
+    const reasons = await waitFor(
+      'the record in the dead-letter topic',
+      async () => {
+        const found: string[] = [];
+        await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
+          for (const message of messages) {
+            if (message.key?.toString() === hostile) {
+              found.push(message.headers?.['herald-dlq-reason']?.toString() ?? '');
+            }
+          }
+        });
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(reasons).toEqual([expect.stringMatching(/a block claims 1099511627776 items/)]);
+  });
 });

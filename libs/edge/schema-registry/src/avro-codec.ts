@@ -2,6 +2,7 @@ import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-sc
 import { Type, type Resolver, type Schema } from 'avsc';
 import type { TopicSpec } from '@herald/topics';
 import { valueSubject } from '@herald/topics';
+import { checkBlockCounts } from './block-counts';
 import { readSchema } from './schema-files';
 
 export class SchemaRegistrationError extends Error {
@@ -132,11 +133,12 @@ export class AvroCodec {
    * without it, the value is read exactly as written.
    */
   async decode<T>(bytes: Buffer, readerSchema?: string): Promise<T> {
-    if (!readerSchema || bytes.length < 5 || bytes[0] !== 0) {
-      return this.registry.decode(bytes) as Promise<T>;
-    }
+    if (bytes.length < 5 || bytes[0] !== 0) return this.registry.decode(bytes) as Promise<T>;
     const id = bytes.readInt32BE(1);
     const writer = (await this.registry.getSchema(id)) as Type;
+    // Before avsc reads it: a block count the bytes cannot hold would keep avsc busy for hours.
+    checkBlockCounts(writer, bytes.subarray(5));
+    if (!readerSchema) return this.registry.decode(bytes) as Promise<T>;
     const reader = this.readerType(readerSchema);
     const key = `${readerSchema}:${id}`;
     let resolver = this.resolvers.get(key);

@@ -1,2 +1,3 @@
 export * from './avro-codec';
 export * from './schema-files';
+export * from './block-counts';
