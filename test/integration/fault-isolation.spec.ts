@@ -4,11 +4,12 @@ import type { DeliveryTask } from '@herald/decisions';
 import { messageKey, type MessageEvent } from '@herald/messages';
 import { createMongoClient, ReadModelStore } from '@herald/mongo';
 import { Projection } from '@herald/projection';
-import { createKafka, readToEnd } from '@herald/kafka';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { readToEnd } from '@herald/kafka';
+import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { waitFor } from '@tools/harness';
 import { Herald } from '../support/herald';
+import { connectTestClients, deadLettersKeyed, type TestClients } from '../support/kafka-clients';
 import { testEnv } from '../support/servers';
 
 const run = randomUUID().slice(0, 8);
@@ -25,22 +26,19 @@ describe('fault isolation in the sender and the projector, against the real serv
   let kafka: Kafka;
   let producer: Producer;
   let codec: AvroCodec;
+  let clients: TestClients | undefined;
 
   beforeAll(async () => {
     herald = await Herald.start({});
-    kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'herald-test-faults',
-      ...env.kafkaSecurity,
-    });
-    producer = kafka.producer();
-    await producer.connect();
-    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
-    await codec.register([TOPICS.deliveries, TOPICS.messageEvents]);
+    clients = await connectTestClients('herald-test-faults', [
+      TOPICS.deliveries,
+      TOPICS.messageEvents,
+    ]);
+    ({ kafka, producer, codec } = clients);
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
+    await clients?.close();
     await herald?.stop();
   });
 
@@ -211,21 +209,10 @@ describe('fault isolation in the sender and the projector, against the real serv
         queued(other!, `${shared}/other`),
       ]);
 
-      const letters = await waitFor(
-        'the refused event in the dead-letter topic',
-        async () => {
-          const found: Record<string, string>[] = [];
-          await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
-            for (const message of messages) {
-              if (message.key?.toString() !== refused) continue;
-              const headers = Object.entries(message.headers ?? {});
-              found.push(Object.fromEntries(headers.map(([name, value]) => [name, String(value)])));
-            }
-          });
-          return found.length > 0 ? found : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 1_000 },
-      );
+      const letters = await deadLettersKeyed(kafka, refused!, {
+        timeoutMs: 60_000,
+        intervalMs: 1_000,
+      });
       expect(letters).toEqual([
         expect.objectContaining({
           'herald-dlq-reason': expect.stringMatching(/^the read model refused it 3 times/),

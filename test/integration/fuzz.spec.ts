@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { CHANNELS, DELIVERY_STATUSES, type MessageRequested } from '@herald/messages';
-import { createKafka, readToEnd } from '@herald/kafka';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { readToEnd } from '@herald/kafka';
+import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { bearer, outputTail, waitFor } from '@tools/harness';
 import { Herald } from '../support/herald';
-import { testEnv } from '../support/servers';
+import { connectTestClients, type TestClients } from '../support/kafka-clients';
 
 /**
  * A bounded, seeded fuzz of the contract's "Limits and hostile input": about 1,400 generated
@@ -263,11 +263,11 @@ class Histogram {
 }
 
 describe(`a seeded fuzz of hostile input (HERALD_FUZZ_SEED=${SEED})`, () => {
-  const env = testEnv();
   let herald: Herald;
   let kafka: Kafka;
   let producer: Producer;
   let codec: AvroCodec;
+  let clients: TestClients | undefined;
   const histogram = new Histogram();
   /** Ids that ingest accepted over HTTP: each must end `sent` (its recipient is an ok hook). */
   const accepted: string[] = [];
@@ -280,15 +280,8 @@ describe(`a seeded fuzz of hostile input (HERALD_FUZZ_SEED=${SEED})`, () => {
 
   beforeAll(async () => {
     herald = await Herald.start({});
-    kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'herald-test-fuzz',
-      ...env.kafkaSecurity,
-    });
-    producer = kafka.producer();
-    await producer.connect();
-    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
-    await codec.register([TOPICS.messagesRequested]);
+    clients = await connectTestClients('herald-test-fuzz', [TOPICS.messagesRequested]);
+    ({ kafka, producer, codec } = clients);
   });
 
   beforeEach(() => {
@@ -300,7 +293,7 @@ describe(`a seeded fuzz of hostile input (HERALD_FUZZ_SEED=${SEED})`, () => {
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
+    await clients?.close();
     await herald?.stop();
     console.log(
       `fuzz seed ${SEED}, run ${run}: ${histogram.total('http ')} HTTP requests, ` +

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MessageRequested } from '@herald/messages';
-import { createKafka, readToEnd } from '@herald/kafka';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { bearer, waitFor } from '@tools/harness';
+import { bearer } from '@tools/harness';
 import { Herald } from '../support/herald';
-import { testEnv } from '../support/servers';
+import { connectTestClients, deadLettersKeyed, type TestClients } from '../support/kafka-clients';
 
 const run = randomUUID().slice(0, 8);
 const id = (name: string) => `${name}-${run}`;
@@ -16,29 +15,22 @@ const id = (name: string) => `${name}-${run}`;
  * field-named error or ends its message, and the APIs keep answering afterwards.
  */
 describe('hostile input against the real servers', () => {
-  const env = testEnv();
   let herald: Herald;
   let kafka: Kafka;
   let producer: Producer;
   let codec: AvroCodec;
+  let clients: TestClients | undefined;
   let ingest: string;
 
   beforeAll(async () => {
     herald = await Herald.start({});
     ingest = `http://127.0.0.1:${herald.service('ingest').port}`;
-    kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'herald-test-hostile',
-      ...env.kafkaSecurity,
-    });
-    producer = kafka.producer();
-    await producer.connect();
-    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
-    await codec.register([TOPICS.messagesRequested]);
+    clients = await connectTestClients('herald-test-hostile', [TOPICS.messagesRequested]);
+    ({ kafka, producer, codec } = clients);
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
+    await clients?.close();
     await herald?.stop();
   });
 
@@ -139,20 +131,8 @@ describe('hostile input against the real servers', () => {
     expect(refused.message.requestedAt).not.toBeNull();
     expect((await herald.api('/v1/messages?limit=100')).status).toBe(200);
 
-    const reasons = await waitFor(
-      'the record with a NUL id in the dead-letter topic',
-      async () => {
-        const found: string[] = [];
-        await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
-          for (const message of messages) {
-            if (message.key?.toString() === nul) {
-              found.push(message.headers?.['herald-dlq-reason']?.toString() ?? '');
-            }
-          }
-        });
-        return found.length > 0 ? found : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500 },
+    const reasons = (await deadLettersKeyed(kafka, nul)).map(
+      (headers) => headers['herald-dlq-reason'],
     );
     expect(reasons).toEqual([expect.stringMatching(/^messageId: must be printable/)]);
   });
@@ -238,20 +218,8 @@ describe('hostile input against the real servers', () => {
       ],
     });
     expect((await herald.final(after)).message.status).toBe('sent');
-    const reasons = await waitFor(
-      'the record in the dead-letter topic',
-      async () => {
-        const found: string[] = [];
-        await readToEnd(kafka, TOPICS.deadLetter.name, async (messages) => {
-          for (const message of messages) {
-            if (message.key?.toString() === hostile) {
-              found.push(message.headers?.['herald-dlq-reason']?.toString() ?? '');
-            }
-          }
-        });
-        return found.length > 0 ? found : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 500 },
+    const reasons = (await deadLettersKeyed(kafka, hostile)).map(
+      (headers) => headers['herald-dlq-reason'],
     );
     expect(reasons).toEqual([expect.stringMatching(/a block claims 1099511627776 items/)]);
   });

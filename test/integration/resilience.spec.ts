@@ -32,6 +32,34 @@ describe('retry schedules over hours, and a sender killed or stopped mid-batch',
     await herald?.stop();
   });
 
+  /**
+   * Sends `count` webhooks named `<prefix>-<run>-<i>` to the simulator, `latencyMs` per call,
+   * and returns once a third of them reached it, with the ids and the sends still going on.
+   */
+  async function sendUnderLoad(prefix: string, latencyMs: number, count = 150) {
+    const ids = Array.from({ length: count }, (_, i) => `${prefix}-${run}-${i}`);
+    const limit = pLimit(16);
+    const sending = Promise.all(
+      ids.map((id) => limit(() => herald.send(id, herald.hook('ok', id, `?latency=${latencyMs}`)))),
+    );
+    await waitFor('a third of the messages to reach the provider', () =>
+      herald.sim.requests({ prefix: `/hooks/ok/${prefix}-${run}` }).length >= count / 3
+        ? true
+        : undefined,
+    );
+    return { ids, sending };
+  }
+
+  /** When the provider received each message of `prefix`, by id. */
+  function callsOf(prefix: string): Map<string, number[]> {
+    const calls = new Map<string, number[]>();
+    for (const r of herald.sim.requests({ prefix: `/hooks/ok/${prefix}-${run}` })) {
+      const id = r.path.split('/').pop()!;
+      calls.set(id, [...(calls.get(id) ?? []), r.receivedAt]);
+    }
+    return calls;
+  }
+
   it('makes 25 attempts under courier with the seed spacing: 10 immediate, then 1 h, 2 h, 3 h each', async () => {
     const messageId = `courier-${run}`;
     await herald.send(messageId, herald.hook('always-503', messageId), { retryPolicy: 'courier' });
@@ -52,15 +80,8 @@ describe('retry schedules over hours, and a sender killed or stopped mid-batch',
 
   it('loses nothing when one of two senders is SIGKILLed mid-batch and restarted', async () => {
     const senderB = await herald.startAnother('sender', { HERALD_INSTANCE_ID: `sender-b-${run}` });
-    const ids = Array.from({ length: 150 }, (_, i) => `kill-${run}-${i}`);
-    const limit = pLimit(16);
     // 300 ms per call keeps a good share of the messages in flight when the kill lands.
-    const sending = Promise.all(
-      ids.map((id) => limit(() => herald.send(id, herald.hook('ok', id, '?latency=300')))),
-    );
-    await waitFor('a third of the messages to reach the provider', () =>
-      herald.sim.requests({ prefix: `/hooks/ok/kill-${run}` }).length >= 50 ? true : undefined,
-    );
+    const { ids, sending } = await sendUnderLoad('kill', 300);
     const senderA = herald.service('sender', 0);
     const killedAt = Date.now();
     senderA.process.kill('SIGKILL');
@@ -85,11 +106,7 @@ describe('retry schedules over hours, and a sender killed or stopped mid-batch',
       expect(message.status).toBe('sent');
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     }
-    const deliveries = new Map<string, number[]>();
-    for (const r of herald.sim.requests({ prefix: `/hooks/ok/kill-${run}` })) {
-      const id = r.path.split('/').pop()!;
-      deliveries.set(id, [...(deliveries.get(id) ?? []), r.receivedAt]);
-    }
+    const deliveries = callsOf('kill');
     expect(deliveries.size).toBe(ids.length);
     const repeated = [...deliveries].filter(([, times]) => times.length > 1);
     // Only calls already in flight when the sender died may reach the provider twice. A call
@@ -105,16 +122,9 @@ describe('retry schedules over hours, and a sender killed or stopped mid-batch',
   }, 240_000);
 
   it('repeats no finished provider call when a sender under load is stopped with SIGTERM', async () => {
-    const ids = Array.from({ length: 150 }, (_, i) => `term-${run}-${i}`);
-    const limit = pLimit(16);
     // 1 s per call: the calls in flight at the signal take that long to finish, and readiness
     // is asked meanwhile.
-    const sending = Promise.all(
-      ids.map((id) => limit(() => herald.send(id, herald.hook('ok', id, '?latency=1000')))),
-    );
-    await waitFor('a third of the messages to reach the provider', () =>
-      herald.sim.requests({ prefix: `/hooks/ok/term-${run}` }).length >= 50 ? true : undefined,
-    );
+    const { ids, sending } = await sendUnderLoad('term', 1000);
     expect(isRunning(restarted)).toBe(true);
     restarted.process.kill('SIGTERM');
     // From the signal on, readiness says 503 while the running calls finish and commit.
@@ -134,14 +144,10 @@ describe('retry schedules over hours, and a sender killed or stopped mid-batch',
     const finals = [];
     for (const id of ids) finals.push(await herald.final(id, 120_000));
     for (const { message } of finals) expect(message.status).toBe('sent');
-    const calls = new Map<string, number>();
-    for (const r of herald.sim.requests({ prefix: `/hooks/ok/term-${run}` })) {
-      const id = r.path.split('/').pop()!;
-      calls.set(id, (calls.get(id) ?? 0) + 1);
-    }
+    const calls = callsOf('term');
     expect(calls.size).toBe(ids.length);
     // Unlike a SIGKILL, a SIGTERM lets every call in flight finish and commit: none is repeated.
-    const repeated = [...calls].filter(([, count]) => count > 1).map(([id]) => id);
+    const repeated = [...calls].filter(([, times]) => times.length > 1).map(([id]) => id);
     expect(repeated).toEqual([]);
     process.stdout.write(
       `SIGTERM of 1 of 2 senders: ${ids.length} messages, all sent; ${repeated.length} reached the provider twice\n`,

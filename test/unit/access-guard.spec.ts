@@ -22,6 +22,7 @@ describe('isLoopback', () => {
     },
   );
 
+  // Peer addresses as strings (and, below, on fake sockets): nothing here opens a connection.
   it.each([
     '10.0.0.1',
     '192.168.1.1',

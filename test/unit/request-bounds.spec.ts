@@ -30,6 +30,17 @@ const request = (overrides: Partial<MessageRequested> = {}): MessageRequested =>
 
 const fields = (problems: { field: string }[]) => problems.map((p) => p.field);
 
+/** Ingest's decision for a Kafka request, with the webhook provider and the built-in policies. */
+const ingest = (message: MessageRequested) =>
+  ingestRequest(message, {
+    providers: new ProviderRegistry([
+      new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
+    ]),
+    policies: PolicyRegistry.withBuiltIns(),
+    now,
+    newId: randomUUID,
+  });
+
 describe('request bounds (HTTP and Kafka alike)', () => {
   it('accepts an ordinary request', () => {
     expect(requestBoundsProblems(request(), now)).toEqual([]);
@@ -123,14 +134,7 @@ describe('request bounds (HTTP and Kafka alike)', () => {
   it('ends a Kafka request naming a huge provider not_sent without quoting the name back', () => {
     // An unknown provider's answer quotes its name: with the name in the event's summary too,
     // a 600 KB name made an event over the broker's 1 MiB limit, which stopped ingest.
-    const decision = ingestRequest(request({ provider: 'p'.repeat(600_000) }), {
-      providers: new ProviderRegistry([
-        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
-      ]),
-      policies: PolicyRegistry.withBuiltIns(),
-      now,
-      newId: randomUUID,
-    });
+    const decision = ingest(request({ provider: 'p'.repeat(600_000) }));
     expect(decision.kind).toBe('not_sent');
     expect(decision.event.error).toEqual({
       category: 'non_retryable',
@@ -142,16 +146,8 @@ describe('request bounds (HTTP and Kafka alike)', () => {
   it("keeps a refused request's summary within the bounds, so its event fits in Kafka", () => {
     // Found by the fuzz: redaction turned a 900 KB recipient of `key=a&…` into a 2.2 MB event.
     const recipient = `https://hooks.example.test/x?${'key=a&'.repeat(150_000)}`;
-    const decision = ingestRequest(
+    const decision = ingest(
       request({ recipient, metadata: { big: 'm'.repeat(REQUEST_LIMITS.mapBytes) } }),
-      {
-        providers: new ProviderRegistry([
-          new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
-        ]),
-        policies: PolicyRegistry.withBuiltIns(),
-        now,
-        newId: randomUUID,
-      },
     );
     expect(decision.kind).toBe('not_sent');
     // Clipped to 2048 characters before redaction, which at most quadruples `key=a`.
@@ -176,14 +172,7 @@ describe('request bounds (HTTP and Kafka alike)', () => {
   });
 
   it('ends a Kafka request with a requestedAt out of bounds not_sent, with a storable time', () => {
-    const decision = ingestRequest(request({ requestedAt: 8.7e15 }), {
-      providers: new ProviderRegistry([
-        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
-      ]),
-      policies: PolicyRegistry.withBuiltIns(),
-      now,
-      newId: randomUUID,
-    });
+    const decision = ingest(request({ requestedAt: 8.7e15 }));
     expect(decision.kind).toBe('not_sent');
     expect(decision.event.error).toMatchObject({ code: 'invalid_request' });
     expect(decision.event.error?.message).toMatch(/^requestedAt: /);
@@ -200,14 +189,7 @@ describe('formatting stored times', () => {
   });
 
   it('serves a document that holds such a time (written before the bounds existed)', () => {
-    const decision = ingestRequest(request(), {
-      providers: new ProviderRegistry([
-        new WebhookProvider({ timeoutMs: 1000, headers: {}, headerHosts: [] }),
-      ]),
-      policies: PolicyRegistry.withBuiltIns(),
-      now,
-      newId: randomUUID,
-    });
+    const decision = ingest(request());
     const doc = { ...(foldEvents([decision.event]) as MessageDocument), createdAt: 8.7e15 };
     expect(() => toApiMessage(doc)).not.toThrow();
     expect(toApiMessage(doc).createdAt).toBeNull();

@@ -17,6 +17,7 @@ import {
   type DeliveryTask,
 } from '@herald/decisions';
 import {
+  errorMessage,
   eventOutput,
   isTransientFault,
   runScheduledWork,
@@ -105,9 +106,12 @@ export class SenderService
       return await this.record(afterAttempt(task, { ok: false, error, log: null }, deps));
     } catch (again) {
       if (isTransientFault(again)) throw again;
-      const why = again instanceof Error ? again.message : String(again);
       return this.record(
-        afterAttempt(task, { ok: false, error: unrecoverable(error, why), log: null }, deps),
+        afterAttempt(
+          task,
+          { ok: false, error: unrecoverable(error, errorMessage(again)), log: null },
+          deps,
+        ),
       );
     }
   }

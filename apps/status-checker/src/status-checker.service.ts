@@ -17,6 +17,7 @@ import {
   type StatusCheckTask,
 } from '@herald/decisions';
 import {
+  errorMessage,
   eventOutput,
   isTransientFault,
   runScheduledWork,
@@ -99,8 +100,11 @@ export class StatusCheckerService
       );
     } catch (again) {
       if (isTransientFault(again)) throw again;
-      const why = again instanceof Error ? again.message : String(again);
-      const failed = { ok: false as const, error: unrecoverable(error, why), log: null };
+      const failed = {
+        ok: false as const,
+        error: unrecoverable(error, errorMessage(again)),
+        log: null,
+      };
       return this.record(
         afterStatusCheck(task, failed, { ...this.decisionDeps(task), schedule: null }),
       );

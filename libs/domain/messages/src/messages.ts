@@ -95,3 +95,18 @@ export interface MessageEvent {
 export function messageKey(tenantId: string, messageId: string): string {
   return `${encodeURIComponent(tenantId)}:${messageId}`;
 }
+
+/**
+ * Events grouped by message (messageKey), each group in the order given: the same messageId
+ * under two tenants is two messages.
+ */
+export function eventsByMessage(events: readonly MessageEvent[]): Map<string, MessageEvent[]> {
+  const messages = new Map<string, MessageEvent[]>();
+  for (const event of events) {
+    const key = messageKey(event.tenantId, event.messageId);
+    const timeline = messages.get(key);
+    if (timeline) timeline.push(event);
+    else messages.set(key, [event]);
+  }
+  return messages;
+}

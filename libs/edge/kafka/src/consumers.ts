@@ -9,6 +9,7 @@ import {
   type DelayTier,
 } from '@herald/delay-tiers';
 import { deadLetter } from './dead-letter';
+import { errorMessage } from './error-message';
 import { isTransientFault, MAX_RECORD_TRIES, Membership, REBALANCE_TIMEOUT_MS } from './faults';
 import { oversizedOutput } from './record-size';
 import { watchForStop } from './stopped-consumers';
@@ -245,7 +246,7 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
     error: unknown,
   ): Promise<Output[]> => {
     const source = { topic, partition, service: settings.service };
-    const why = describe(error);
+    const why = errorMessage(error);
     settings.logger.warn(`giving up on ${topic}/${partition}@${message.offset}: ${why}`);
     try {
       const outputs = settings.giveUp
@@ -257,7 +258,7 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
     } catch (failure) {
       if (isTransientFault(failure)) throw failure;
       return [
-        deadLetter(message, source, `${why}; recording that failed too: ${describe(failure)}`),
+        deadLetter(message, source, `${why}; recording that failed too: ${errorMessage(failure)}`),
       ];
     }
   };
@@ -275,10 +276,12 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
       }
       if (messages.length === 0) return;
 
+      /** Keys `finished` and `faults`: a record is its topic, partition and offset. */
+      const recordId = (message: KafkaMessage) => `${topic}:${partition}:${message.offset}`;
       const membership = new Membership();
       const work: WorkBatch = { mayStart: () => isRunning() && membership.mayStart() };
       const handleOnce = async (message: KafkaMessage): Promise<Output[] | null> => {
-        const id = `${topic}:${partition}:${message.offset}`;
+        const id = recordId(message);
         const done = finished.get(id);
         if (done) return done;
         if (!work.mayStart()) return null;
@@ -298,7 +301,7 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
             message,
             topic,
             partition,
-            new Error(`its handling failed ${tries} times, last with: ${describe(error)}`),
+            new Error(`its handling failed ${tries} times, last with: ${errorMessage(error)}`),
           );
         }
         finished.set(id, outputs);
@@ -326,15 +329,13 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
             const committed = messages.slice(0, handled);
             const last = committed[committed.length - 1]!.offset;
             await committer.commit(
-              committed.flatMap((message) =>
-                finished.get(`${topic}:${partition}:${message.offset}`)!,
-              ),
+              committed.flatMap((message) => finished.get(recordId(message))!),
               { topic, partition, offset: nextOffset(last) },
             );
             resolveOffset(last);
             for (const message of committed) {
-              finished.delete(`${topic}:${partition}:${message.offset}`);
-              faults.delete(`${topic}:${partition}:${message.offset}`);
+              finished.delete(recordId(message));
+              faults.delete(recordId(message));
             }
           }
           // A fault is retried by kafkajs redoing the batch, unless the batch is winding down.
@@ -344,10 +345,6 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
     },
     { onJoin: forget },
   );
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

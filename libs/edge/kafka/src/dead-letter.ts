@@ -1,6 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { AvroCodec } from '@herald/schema-registry';
 import { ALL_TOPICS, TOPICS } from '@herald/topics';
+import { errorMessage } from './error-message';
 import { MAX_RECORD_BYTES, outputSize } from './record-size';
 import type { Output } from './transactional-committer';
 
@@ -50,8 +51,7 @@ export function decodeFailure(error: unknown, value: Buffer | null): string {
   if (!value || value.length === 0) return 'empty value';
   if (value[0] !== 0)
     return `not in the Confluent wire format (first byte ${value[0]}, expected 0)`;
-  const message = error instanceof Error ? error.message : String(error);
-  return `undecodable Avro (schema id ${value.length >= 5 ? value.readInt32BE(1) : '?'}): ${message}`;
+  return `undecodable Avro (schema id ${value.length >= 5 ? value.readInt32BE(1) : '?'}): ${errorMessage(error)}`;
 }
 
 /**

@@ -3,6 +3,7 @@ export * from './read-to-end';
 export * from './stopped-consumers';
 export * from './consumers';
 export * from './dead-letter';
+export * from './error-message';
 export * from './faults';
 export * from './record-size';
 export * from './transactional-committer';

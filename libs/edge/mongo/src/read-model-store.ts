@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
-import { messageKey, type MessageEvent } from '@herald/messages';
+import { eventsByMessage, type MessageEvent } from '@herald/messages';
 import { duplicateIndexes, isDuplicateKey } from './duplicate-keys';
 import { pingMongo } from './mongo-client';
 import {
@@ -106,14 +106,7 @@ export class ReadModelStore {
   private async writeNow(events: readonly MessageEvent[]): Promise<AppliedEvent[]> {
     if (events.length === 0) return [];
     await this.insertEvents(events);
-    // By message key: the same messageId under two tenants is two messages.
-    const byMessage = new Map<string, MessageEvent[]>();
-    for (const event of events) {
-      const key = messageKey(event.tenantId, event.messageId);
-      const list = byMessage.get(key) ?? [];
-      list.push(event);
-      byMessage.set(key, list);
-    }
+    const byMessage = eventsByMessage(events);
 
     const planned = await Promise.all(
       [...byMessage].map(([key, timeline]) =>

@@ -3,6 +3,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
   deadLetter,
+  errorMessage,
   isTransientFault,
   MAX_RECORD_TRIES,
   runWriteBehindConsumer,
@@ -12,7 +13,7 @@ import {
   type TransactionalCommitter,
 } from '@herald/kafka';
 import type { AppliedEvent, ReadModelStore } from '@herald/mongo';
-import { messageKey, type MessageEvent } from '@herald/messages';
+import { eventsByMessage, messageKey } from '@herald/messages';
 import { PendingEvents, type Taken } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
@@ -130,12 +131,14 @@ export class Projection {
       return await this.store.write(taken.events);
     } catch (error) {
       if (isTransientFault(error)) throw error;
-      this.logger.warn(`read-model write failed, writing message by message: ${describe(error)}`);
+      this.logger.warn(
+        `read-model write failed, writing message by message: ${errorMessage(error)}`,
+      );
     }
     const applied: AppliedEvent[] = [];
     let fault: unknown;
     let wroteAny = false;
-    for (const [key, events] of byMessage(taken.events)) {
+    for (const [key, events] of eventsByMessage(taken.events)) {
       try {
         applied.push(...(await this.store.write(events)));
         this.writeFaults.delete(key);
@@ -153,7 +156,7 @@ export class Projection {
         await this.deadLetterMessage(
           taken,
           key,
-          `the read model refused it ${tries} times, last with: ${describe(error)}`,
+          `the read model refused it ${tries} times, last with: ${errorMessage(error)}`,
         );
       }
     }
@@ -228,17 +231,4 @@ export class Projection {
       this.schedule(retryIn);
     }
   }
-}
-
-function byMessage(events: readonly MessageEvent[]): Map<string, MessageEvent[]> {
-  const messages = new Map<string, MessageEvent[]>();
-  for (const event of events) {
-    const key = messageKey(event.tenantId, event.messageId);
-    messages.set(key, [...(messages.get(key) ?? []), event]);
-  }
-  return messages;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
