@@ -28,6 +28,22 @@ export interface ErrorDetail {
   retryAfterSeconds?: number;
 }
 
+/** How a receiver request's signature fared against each of the receiver's registered secrets. */
+export interface SignatureCheck {
+  /** True when at least one registered secret verified the request. */
+  verified: boolean;
+  /** bySecret[i]: whether the i-th registered secret verified it; empty when none is registered. */
+  bySecret: boolean[];
+}
+
+/** What a route's verify() found before the request's script ran. */
+export interface Verification {
+  /** The answer instead of the script's; undefined lets the request through to its script. */
+  refusal?: SimResponse;
+  /** Recorded with the request whether it was let through or not. */
+  signature?: SignatureCheck;
+}
+
 /** What a route sees of a request once its body has been read. */
 export interface RequestInput {
   path: string;
@@ -76,6 +92,14 @@ export interface ProviderRoute {
    * looked-up message's recipient). Without it, attempts are counted per path.
    */
   recipientOf?(request: RequestInput): string | undefined;
+  /**
+   * Checked before the script runs (authorize, by contrast, only once the script lets the
+   * request through, like a provider behind a load balancer). A refused request is answered
+   * with the refusal and recorded with attempt 0: it neither runs nor advances the script, so a
+   * badly signed delivery does not use up a `fail-503-2`. Routes with it count attempts per
+   * path (or recipient) themselves, only for requests let through.
+   */
+  verify?(request: RequestInput): Verification;
   /** The provider's auth error, or undefined when the credentials would be accepted. */
   authorize?(request: ProviderRequest): SimResponse | undefined;
   success(request: ProviderRequest): SimResponse;
@@ -116,8 +140,9 @@ export interface RecordedRequest {
   body: string;
   bodyBytes: number;
   /**
-   * 1-based count of requests for this recipient on this route (webhooks: on this path) since
-   * the last reset; 0 when the client went away before the recipient could be read.
+   * 1-based count of requests for this recipient on this route (webhooks and receivers: on this
+   * path) since the last reset; 0 when the client went away before the recipient could be read,
+   * and for receiver requests whose signature did not verify (they never reach the script).
    */
   attempt: number;
   /** Who the request was for (email, phone number, channel, device token); null if none. */
@@ -126,4 +151,10 @@ export interface RecordedRequest {
   script: string;
   /** The HTTP status (SMTP reply code) as a string, or 'reset', 'hang', 'aborted'. */
   outcome: string;
+  /**
+   * Receivers (`/receivers/<script>/<name>`) only: the Standard Webhooks signature checked
+   * against each secret registered for the receiver, so a test can tell which secret signed a
+   * delivery (e.g. during a rotation). Undefined for every other route.
+   */
+  signature?: SignatureCheck;
 }

@@ -12,9 +12,19 @@ import { type RecordedRequest } from './route';
  * port), APNs (HTTP/2 cleartext port) and SMTP (its own port). This file only puts the engine
  * (engine/: scripts, attempts, recordings) together with the listeners (listeners/: sockets);
  * providers/*.ts hold each API's paths and answers.
+ *
+ * Webhooks come in two kinds, both scripted by their path and counted per full path:
+ *
+ *   POST /hooks/<script>/<anything...>       accepts any request
+ *   POST /receivers/<script>/<name...>       a Standard Webhooks receiver: the webhook-id,
+ *        webhook-timestamp and webhook-signature headers must verify with one of the secrets
+ *        registered for <name> (PUT /_sim/receivers/<name>, or registerReceiver below), else
+ *        401 invalid_signature without running the script. Recordings carry `signature`:
+ *        which of the registered secrets verified the delivery.
  */
 
 export { BODY_PARSE_LIMIT, BODY_RECORD_LIMIT } from './engine/exchange';
+export { MAX_RECEIVER_SECRETS, parseReceiverSecrets } from './engine/receivers';
 export { DEFAULT_MAX_PATHS, DEFAULT_MAX_RECORDED } from './engine/recordings';
 export type { RequestFilter, SimStats } from './engine/recordings';
 export type { RecipientScripts } from './engine/script-choice';
@@ -24,9 +34,17 @@ export type {
   ProviderRoute,
   RecordedRequest,
   RequestInput,
+  SignatureCheck,
   SimResponse,
+  Verification,
 } from './route';
 export { webhookRoute } from './providers/webhook';
+export {
+  receiverPathOf,
+  verifyReceiverSignature,
+  type ReceiverPath,
+  type SignatureVerification,
+} from './providers/receiver';
 
 export interface SimulatorOptions extends EngineOptions {
   /** Port for the APNs HTTP/2 cleartext listener: 0 = any free port, undefined = none. */
@@ -62,7 +80,14 @@ export interface Simulator {
   register(recipient: string, scripts: RecipientScripts): void;
   /** Forgets one recipient's registration, or all of them. */
   unregister(recipient?: string): void;
-  /** Forgets recordings, counters, registrations and remembered messages. */
+  /**
+   * Like `PUT /_sim/receivers/<name>`: the 1 to 4 `whsec_` secrets that deliveries to
+   * `/receivers/<script>/<name>` are verified with. Throws naming the bad field.
+   */
+  registerReceiver(name: string, secrets: readonly string[]): void;
+  /** Forgets one receiver's secrets, or every receiver's. */
+  unregisterReceiver(name?: string): void;
+  /** Forgets recordings, counters, registrations (recipients' and receivers') and messages. */
   reset(): void;
 }
 
@@ -120,6 +145,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     stats: (filter) => engine.stats(filter),
     register: (recipient, scripts) => engine.register(recipient, scripts),
     unregister: (recipient) => engine.unregister(recipient),
+    registerReceiver: (name, secrets) => engine.registerReceiver(name, secrets),
+    unregisterReceiver: (name) => engine.unregisterReceiver(name),
     reset: () => engine.reset(),
   };
 }

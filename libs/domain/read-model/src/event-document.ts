@@ -69,7 +69,8 @@ export function toEventDocument(event: MessageEvent): EventDocument {
   };
 }
 
-function storedExchange(log: ProviderExchange): StoredExchange {
+/** A provider exchange as stored: header maps become pairs, NUL-free text. */
+export function storedExchange(log: ProviderExchange): StoredExchange {
   const { request, response } = log;
   return {
     request: {

@@ -54,6 +54,20 @@ export const TOPICS = {
     config: { 'retention.ms': String(7 * DAY_MS) },
     valueSchema: 'status-check-task',
   },
+  webhookDeliveries: {
+    name: 'herald.webhook-deliveries',
+    partitions: WORK_PARTITIONS,
+    // A delivery is retried for 3 days; a week covers a stopped pipeline too.
+    config: { 'retention.ms': String(7 * DAY_MS) },
+    valueSchema: 'webhook-delivery-task',
+  },
+  webhookDeliveryEvents: {
+    name: 'herald.webhook-delivery-events',
+    partitions: WORK_PARTITIONS,
+    // Every attempt is a fact kept for good, so the deliveries read model can be rebuilt.
+    config: { 'retention.ms': '-1', 'retention.bytes': '-1' },
+    valueSchema: 'webhook-delivery-event',
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 /** Records waiting in a tier are only ever hops ahead of their due time; fewer partitions do. */
@@ -72,10 +86,13 @@ export const DELIVERY_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.
 
 export const STATUS_CHECK_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.statusChecks);
 
+export const WEBHOOK_DELAY_TOPICS: readonly TopicSpec[] = delayTopicsOf(TOPICS.webhookDeliveries);
+
 export const ALL_TOPICS: readonly TopicSpec[] = [
   ...Object.values(TOPICS),
   ...DELIVERY_DELAY_TOPICS,
   ...STATUS_CHECK_DELAY_TOPICS,
+  ...WEBHOOK_DELAY_TOPICS,
 ];
 
 /** Confluent's default TopicNameStrategy: values of topic T are registered under `T-value`. */

@@ -51,6 +51,7 @@ export const SERVICE_PORTS = {
   projector: { variable: 'PROJECTOR_PORT', default: 3001 },
   sender: { variable: 'SENDER_PORT', default: 3002 },
   'status-checker': { variable: 'STATUS_CHECKER_PORT', default: 3003 },
+  webhooks: { variable: 'WEBHOOKS_PORT', default: 3005 },
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
@@ -163,6 +164,11 @@ const envSchema = z.object({
   PROJECTOR_PORT: port.default(SERVICE_PORTS.projector.default),
   SENDER_PORT: port.default(SERVICE_PORTS.sender.default),
   STATUS_CHECKER_PORT: port.default(SERVICE_PORTS['status-checker'].default),
+  WEBHOOKS_PORT: port.default(SERVICE_PORTS.webhooks.default),
+  // Outbound webhooks (see the README's "Outbound webhooks").
+  HERALD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  HERALD_WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  HERALD_WEBHOOK_SLOW_AFTER_MS: z.coerce.number().int().min(0).max(60_000).default(500),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -207,6 +213,17 @@ export interface HeraldConfig {
    */
   projectorHoldMs: number;
   retryPoliciesFile: string | undefined;
+  webhooks: {
+    /** Each call to an endpoint is bounded by this (Standard Webhooks recommends 15 s). */
+    timeoutMs: number;
+    /** Calls in flight to one endpoint, at most; more of its deliveries wait their turn. */
+    endpointConcurrency: number;
+    /**
+     * How long a batch waits for a call before handing it off (see the webhooks app): an
+     * endpoint slower than this never holds up another's deliveries.
+     */
+    slowAfterMs: number;
+  };
   access: {
     /** HERALD_API_KEYS: stored as hashes at the first check, then served like any other key. */
     bootstrapKeys: BootstrapKey[];
@@ -294,6 +311,11 @@ export function loadConfig(
     livenessWriteFailureMs: values.HERALD_LIVENESS_WRITE_FAILURE_MS,
     projectorHoldMs: values.HERALD_PROJECTOR_HOLD_MS,
     retryPoliciesFile: values.HERALD_RETRY_POLICIES_FILE,
+    webhooks: {
+      timeoutMs: values.HERALD_WEBHOOK_TIMEOUT_MS,
+      endpointConcurrency: values.HERALD_WEBHOOK_ENDPOINT_CONCURRENCY,
+      slowAfterMs: values.HERALD_WEBHOOK_SLOW_AFTER_MS,
+    },
     access: {
       bootstrapKeys: values.HERALD_API_KEYS,
       keyRefreshMs: values.HERALD_KEY_REFRESH_MS,

@@ -172,6 +172,36 @@ export async function runWriteBehindConsumer(
   return { consumer, committer };
 }
 
+/**
+ * For a projection that writes each batch before taking the next: `handleBatch` writes it
+ * (idempotently) and returns what to record with its offset (dead letters); then the offset
+ * commits. A fault makes kafkajs redo the batch, which rewrites what was written: harmless.
+ */
+export function runBatchConsumer(
+  settings: ConsumerSettings & {
+    handleBatch: (messages: KafkaMessage[], topic: string, partition: number) => Promise<Output[]>;
+  },
+): Promise<RunningConsumer> {
+  return start(settings, async ({ batch, heartbeat, resolveOffset, isStale }, committer) => {
+    if (batch.messages.length === 0) return;
+    const last = batch.messages[batch.messages.length - 1]!.offset;
+    await withHeartbeat(
+      heartbeat,
+      () => undefined,
+      async () => {
+        const outputs = await settings.handleBatch(batch.messages, batch.topic, batch.partition);
+        if (isStale()) return;
+        await committer.commit(outputs, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: nextOffset(last),
+        });
+        resolveOffset(last);
+      },
+    );
+  });
+}
+
 /** Where a record's handler stands within its batch. */
 export interface WorkBatch {
   /**

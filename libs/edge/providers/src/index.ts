@@ -13,3 +13,5 @@ export * from './webhook.provider';
 export * from './bounded-read';
 export * from './network-guard';
 export * from './idempotency-key';
+export * from './webhook-signature';
+export * from './webhook-delivery-call';

@@ -4,12 +4,14 @@ import { sendgridRoutes } from '../providers/sendgrid';
 import { slackRoutes } from '../providers/slack';
 import { SMTP_PATH, SMTP_ROUTE } from '../providers/smtp';
 import { twilioRoutes } from '../providers/twilio';
+import { receiverRoute } from '../providers/receiver';
 import { webhookRoute } from '../providers/webhook';
 import { type ProviderRoute, type RecordedRequest, type SimResponse } from '../route';
 import { decide, parseScript, type Decision } from './scripts';
 import { Delays } from './delays';
 import { ProviderExchange, type Arrival, type ExchangeContext } from './exchange';
 import { DEFAULT_MAX_MESSAGES, MessageStore } from './message-store';
+import { parseReceiverSecrets, ReceiverRegistry } from './receivers';
 import { parseRegistration, RecipientRegistry } from './recipients';
 import {
   DEFAULT_MAX_PATHS,
@@ -59,6 +61,8 @@ export interface SmtpRecipient {
 export class SimulatorEngine {
   /** Read and written by the control API's /_sim/recipients endpoints too. */
   readonly registry = new RecipientRegistry();
+  /** Signing secrets per receiver; read and written by /_sim/receivers too. */
+  readonly receivers = new ReceiverRegistry();
   private readonly latencyMs: number;
   private readonly messages: MessageStore;
   private readonly recordings: Recordings;
@@ -83,6 +87,7 @@ export class SimulatorEngine {
     this.routes = {
       http: [
         webhookRoute,
+        receiverRoute(this.receivers),
         ...sendgridRoutes(this.messages),
         ...twilioRoutes(this.messages),
         ...slackRoutes(),
@@ -182,10 +187,24 @@ export class SimulatorEngine {
     else this.registry.delete(recipient);
   }
 
-  /** Forgets recordings, counters, registrations and remembered messages. */
+  /** Like `PUT /_sim/receivers/<name>`; throws naming the bad field. */
+  registerReceiver(name: string, secrets: readonly string[]): void {
+    const parsed = parseReceiverSecrets(name, { secrets });
+    if (!parsed.ok) throw new Error(parsed.error);
+    this.receivers.set(name, parsed.secrets);
+  }
+
+  /** Forgets one receiver's secrets, or every receiver's. */
+  unregisterReceiver(name?: string): void {
+    if (name === undefined) this.receivers.clear();
+    else this.receivers.delete(name);
+  }
+
+  /** Forgets recordings, counters, registrations (recipients' and receivers') and messages. */
   reset(): void {
     this.recordings.clear();
     this.registry.clear();
+    this.receivers.clear();
     this.messages.clear();
   }
 }

@@ -4,6 +4,7 @@ import {
   type ProviderRequest,
   type ProviderRoute,
   type RecordedRequest,
+  type RequestInput,
   type SimResponse,
 } from '../route';
 import {
@@ -156,47 +157,31 @@ export class ProviderExchange {
     this.pathAttempt = context.recordings.arrive(arrival.path);
   }
 
-  /** Providers count per (route, recipient); routes without recipients count per path. */
-  private get byRecipient(): boolean {
-    return this.arrival.route.recipientOf !== undefined;
+  /**
+   * Providers count per (route, recipient), and so do routes that verify requests (per path
+   * when they have no recipient), counting only what they let through. The rest (webhooks)
+   * count every arrival per path.
+   */
+  private get countsOwnAttempts(): boolean {
+    const { route } = this.arrival;
+    return route.recipientOf !== undefined || route.verify !== undefined;
   }
 
-  /** The client went away before its body was complete: no answer, just the recording. */
-  abandon(body: Buffer, bodyBytes: number): void {
-    const { headers, pathScript } = this.arrival;
-    this.record(body, bodyBytes, {
-      attempt: this.byRecipient ? 0 : this.pathAttempt,
-      recipient: null,
-      script: firstHeader(headers['x-sim-script']) ?? pathScript ?? 'ok',
-      outcome: 'aborted',
-    });
+  /** The script's 1-based attempt for this request; 0 when the route refused it. */
+  private attemptOf(
+    kind: 'send' | 'check',
+    recipient: string | undefined,
+    refused: boolean,
+  ): number {
+    if (refused) return 0;
+    if (!this.countsOwnAttempts) return this.pathAttempt;
+    const { route, path } = this.arrival;
+    return this.context.recordings.attempt(kind, `${route.name} ${recipient ?? path}`);
   }
 
-  private record(
-    body: Buffer,
-    bodyBytes: number,
-    fields: Pick<RecordedRequest, 'attempt' | 'recipient' | 'script' | 'outcome'>,
-  ): void {
-    const { recordings } = this.context;
-    // Flattening the headers and decoding the body are most of a recording's cost.
-    if (!recordings.keeps) return;
-    const { path, method, receivedAt, headers } = this.arrival;
-    recordings.record({
-      path,
-      method,
-      receivedAt,
-      headers: flattenHeaders(headers),
-      body: recordedBody(body),
-      bodyBytes,
-      ...fields,
-    });
-  }
-
-  /** Scripts, records and answers the request once its body (up to BODY_PARSE_LIMIT) is in. */
-  complete(body: Buffer, bodyBytes: number): Verdict {
-    const { route, pathScript, path, query, method, headers, receivedAt } = this.arrival;
-    const { recordings, registry } = this.context;
-    const input = createRequestInput({
+  private inputOf(body: Buffer, bodyBytes: number): RequestInput {
+    const { path, query, method, headers, receivedAt } = this.arrival;
+    return createRequestInput({
       path,
       query,
       method,
@@ -205,11 +190,56 @@ export class ProviderExchange {
       bodyBytes,
       receivedAt,
     });
+  }
+
+  /** The client went away before its body was complete: no answer, just the recording. */
+  abandon(body: Buffer, bodyBytes: number): void {
+    const { route, headers, pathScript } = this.arrival;
+    this.record(body, bodyBytes, {
+      attempt: this.countsOwnAttempts ? 0 : this.pathAttempt,
+      recipient: null,
+      script: firstHeader(headers['x-sim-script']) ?? pathScript ?? 'ok',
+      outcome: 'aborted',
+      // A partial body cannot verify, but a receiver's recordings always say how it fared.
+      signature: route.verify?.(this.inputOf(body, bodyBytes)).signature,
+    });
+  }
+
+  private record(
+    body: Buffer,
+    bodyBytes: number,
+    fields: Pick<RecordedRequest, 'attempt' | 'recipient' | 'script' | 'outcome' | 'signature'>,
+  ): void {
+    const { recordings } = this.context;
+    // Flattening the headers and decoding the body are most of a recording's cost.
+    if (!recordings.keeps) return;
+    const { path, method, receivedAt, headers } = this.arrival;
+    const { signature, ...outcome } = fields;
+    const recorded: RecordedRequest = {
+      path,
+      method,
+      receivedAt,
+      headers: flattenHeaders(headers),
+      body: recordedBody(body),
+      bodyBytes,
+      ...outcome,
+    };
+    // Only receivers' recordings have the key at all.
+    if (signature !== undefined) recorded.signature = signature;
+    recordings.record(recorded);
+  }
+
+  /** Scripts, records and answers the request once its body (up to BODY_PARSE_LIMIT) is in. */
+  complete(body: Buffer, bodyBytes: number): Verdict {
+    const { route, pathScript, query, headers } = this.arrival;
+    const { registry } = this.context;
+    const input = this.inputOf(body, bodyBytes);
     const recipient = route.recipientOf?.(input);
     const kind = route.kind ?? 'send';
-    const attempt = this.byRecipient
-      ? recordings.attempt(kind, `${route.name} ${recipient ?? path}`)
-      : this.pathAttempt;
+    // Before counting: a request the route refuses must not use up a step of its script.
+    const verification = route.verify?.(input);
+    const refusal = verification?.refusal;
+    const attempt = this.attemptOf(kind, recipient, refusal !== undefined);
     const inline = kind === 'send' ? inlineOf(recipient) : NO_INLINE;
     const override = firstHeader(headers['x-sim-script']);
     const script = sendScriptFor(registry, kind, recipient, inline, override, pathScript);
@@ -225,6 +255,7 @@ export class ProviderExchange {
         recipient: recipient ?? null,
         script: script.name,
         outcome,
+        signature: verification?.signature,
       });
     // The simulator's own complaints are answered at once: the test is wrong, not the provider.
     const complain = (code: string, message: string): Verdict => {
@@ -236,6 +267,10 @@ export class ProviderExchange {
     if ('error' in script) return complain('invalid_script', script.error);
     const latency = latencyOf(headers, query, this.context.latencyMs);
     if (!latency.ok) return complain('invalid_latency', latency.error);
+    if (refusal !== undefined) {
+      recordAs(String(refusal.status));
+      return { action: 'respond', response: refusal, delayMs: latency.ms };
+    }
 
     const decision = decide(script.script, attempt);
     const verdict = verdictFor(route, decision, script, request, latency.ms);

@@ -4,6 +4,7 @@ import {
   parseRegistration,
   type RecipientRegistry,
 } from '../engine/recipients';
+import { parseReceiverSecrets, type ReceiverRegistry } from '../engine/receivers';
 import { send, simError } from './respond';
 import { type RecordedRequest, type SimResponse } from '../route';
 import {
@@ -14,19 +15,22 @@ import {
 } from '../engine/recordings';
 
 /**
- * The simulator's own API on its HTTP port: health, recordings, stats and per-recipient
- * script registrations.
+ * The simulator's own API on its HTTP port: health, recordings, stats, per-recipient script
+ * registrations and the signing secrets of Standard Webhooks receivers.
  *
  *   GET    /health/live, /health/ready
  *   GET    /_sim/requests?path=&prefix=&recipient=&limit=    DELETE /_sim/requests (reset all)
  *   GET    /_sim/stats?prefix=&limit=
  *   PUT    /_sim/recipients/<urlencoded recipient>  {send?, status?, check?}
  *   GET    /_sim/recipients/<r>      DELETE /_sim/recipients/<r>      DELETE /_sim/recipients
+ *   PUT    /_sim/receivers/<urlencoded name>  {secrets: ["whsec_...", ...]}  (1 to 4 secrets)
+ *   GET    /_sim/receivers/<name>    DELETE /_sim/receivers/<name>    DELETE /_sim/receivers
  */
 
 const MAX_STATS_LIMIT = 100_000;
 const CONTROL_BODY_LIMIT = 64 * 1024;
 const RECIPIENTS_PATH = '/_sim/recipients';
+const RECEIVERS_PATH = '/_sim/receivers';
 
 export interface ControlDeps {
   requests(filter: RequestFilter): RecordedRequest[];
@@ -34,6 +38,7 @@ export interface ControlDeps {
   /** Forgets recordings, counters, registrations and remembered messages. */
   reset(): void;
   registry: RecipientRegistry;
+  receivers: ReceiverRegistry;
 }
 
 interface ControlInput {
@@ -69,7 +74,7 @@ const health: ControlRoute[] = [
 export function createControl(
   deps: ControlDeps,
 ): (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => boolean {
-  const { registry } = deps;
+  const { registry, receivers } = deps;
 
   const exact = new Map<string, ControlRoute[]>([
     ['/health/live', health],
@@ -131,6 +136,19 @@ export function createControl(
         },
       ],
     ],
+    [
+      RECEIVERS_PATH,
+      [
+        {
+          method: 'DELETE',
+          handle: () => {
+            const forgotten = receivers.size;
+            receivers.clear();
+            return { status: 200, body: { ok: true, forgotten } };
+          },
+        },
+      ],
+    ],
   ]);
 
   const oneRecipient: ControlRoute[] = [
@@ -165,6 +183,46 @@ export function createControl(
         body: { ok: true, forgotten: registry.delete(param) },
       }),
     },
+  ];
+
+  const oneReceiver: ControlRoute[] = [
+    {
+      method: 'PUT',
+      handle: ({ body, param }) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(body);
+        } catch {
+          return registrationError('body', 'body must be JSON {secrets: ["whsec_...", ...]}');
+        }
+        const parsed = parseReceiverSecrets(param, json);
+        if (!parsed.ok) return registrationError(parsed.field, parsed.error);
+        receivers.set(param, parsed.secrets);
+        return { status: 200, body: { receiver: param, secrets: parsed.secrets } };
+      },
+    },
+    {
+      method: 'GET',
+      handle: ({ param }) => {
+        const secrets = receivers.get(param);
+        return secrets
+          ? { status: 200, body: { receiver: param, secrets } }
+          : simError(404, 'not_registered', `no secrets registered for receiver ${param}`);
+      },
+    },
+    {
+      method: 'DELETE',
+      handle: ({ param }) => ({
+        status: 200,
+        body: { ok: true, forgotten: receivers.delete(param) },
+      }),
+    },
+  ];
+
+  /** Paths that name one recipient or receiver after their prefix, URL-encoded. */
+  const byName: ReadonlyArray<{ prefix: string; handlers: ControlRoute[]; what: string }> = [
+    { prefix: RECIPIENTS_PATH, handlers: oneRecipient, what: 'recipient' },
+    { prefix: RECEIVERS_PATH, handlers: oneReceiver, what: 'receiver' },
   ];
 
   const answer = (
@@ -210,16 +268,19 @@ export function createControl(
       answer(req, res, handlers, query, '');
       return true;
     }
-    if (!path.startsWith(`${RECIPIENTS_PATH}/`)) return false;
-    let recipient: string;
-    try {
-      recipient = decodeURIComponent(path.slice(RECIPIENTS_PATH.length + 1));
-    } catch {
-      req.resume();
-      send(res, simError(400, 'invalid_recipient', 'the recipient must be URL-encoded'));
+    for (const { prefix, handlers: named, what } of byName) {
+      if (!path.startsWith(`${prefix}/`)) continue;
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice(prefix.length + 1));
+      } catch {
+        req.resume();
+        send(res, simError(400, `invalid_${what}`, `the ${what} must be URL-encoded`));
+        return true;
+      }
+      answer(req, res, named, query, name);
       return true;
     }
-    answer(req, res, oneRecipient, query, recipient);
-    return true;
+    return false;
   };
 }

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { HeraldConfig } from '@herald/config';
+import { scheduleTask, TransactionalCommitter, type Output } from '@herald/kafka';
+import type { AvroCodec } from '@herald/schema-registry';
+import { TOPICS } from '@herald/topics';
+import { resentDelivery, type DeliveryDocument } from '@herald/webhooks';
+import { deliveryEventOutput } from './fan-out.service';
+
+/**
+ * Resend and recover: for each finished delivery a `resent` event and its new first task, in
+ * one Kafka transaction, so a delivery is never marked resent without being sent.
+ */
+export class DeliveryResender {
+  private readonly producer: TransactionalCommitter;
+  private connected: Promise<void> | undefined;
+
+  constructor(
+    config: HeraldConfig,
+    kafka: Kafka,
+    private readonly codec: AvroCodec,
+  ) {
+    const group = 'herald-webhooks-api';
+    this.producer = new TransactionalCommitter(kafka, group, `${group}.${config.instanceId}`);
+  }
+
+  async resend(deliveries: readonly DeliveryDocument[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    this.connected ??= this.producer.connect();
+    await this.connected;
+    const outputs: Output[] = [];
+    const now = Date.now();
+    for (const doc of deliveries) {
+      const { event, task } = resentDelivery(
+        {
+          deliveryId: doc._id,
+          endpointId: doc.endpointId,
+          tenantId: doc.tenantId,
+          messageId: doc.messageId ?? '',
+          eventType: doc.eventType ?? '',
+          messageEventId: doc.messageEventId ?? '',
+          messageOccurredAt: doc.createdAt,
+          payload: doc.payload ?? '',
+          run: doc.run,
+          seq: doc.seq,
+        },
+        now,
+        randomUUID,
+      );
+      outputs.push(
+        await deliveryEventOutput(this.codec, event),
+        await scheduleTask(this.codec, TOPICS.webhookDeliveries.name, task),
+      );
+    }
+    await this.producer.commit(outputs, []);
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './endpoints';
+export * from './deliveries';
+export * from './delivery-document';
+export * from './payload';
