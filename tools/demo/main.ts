@@ -7,7 +7,8 @@
  * through throwaway credentials, then sends messages that take different paths (webhooks:
  * instant success, retries, Retry-After, giving up, not_sent, rejected; then one per channel:
  * SMS and email confirmed by status checks, a bounce, chat, push, a bad device token, in-app),
- * waits for their final statuses and prints them; it exits non-zero if any ended differently.
+ * waits for their final statuses and prints them, then shows what two webhook endpoints received
+ * (every event; the bounce, after two 503s); it exits non-zero if any ended differently.
  * On exit it stops the services and the simulator, and the servers it started (servers it found
  * running are left running). scripts/demo.sh installs the npm dependencies first if needed.
  *
@@ -19,7 +20,7 @@
  * Every port is overridable, so the demo can run beside another Herald:
  *   HERALD_RUN_DIR=/tmp/demo-run KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 \
  *   SCHEMA_REGISTRY_PORT=18081 MONGODB_PORT=27018 INGEST_PORT=13000 PROJECTOR_PORT=13001 \
- *   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 PROVIDER_SIM_PORT=14010 \
+ *   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 WEBHOOKS_PORT=13005 PROVIDER_SIM_PORT=14010 \
  *   PROVIDER_SIM_APNS_PORT=14011 PROVIDER_SIM_SMTP_PORT=12525 npm run demo
  * Other server ports than the defaults mean local servers (HERALD_INFRA_MODE=local), since
  * Docker Compose publishes the defaults only. The simulator's PROVIDER_SIM_PORT serves the HTTP
@@ -53,6 +54,7 @@ function targetOf({ ports, servers, timeScale, logDir }: Settings, apiKey: strin
   return {
     ingest: local(ports.ingest),
     projector: local(ports.projector),
+    webhooks: local(ports.webhooks),
     sim: local(ports['provider-sim']),
     kafkaBrokers: servers.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
     schemaRegistryUrl: servers.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),

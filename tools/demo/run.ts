@@ -24,6 +24,7 @@ import {
 } from './output';
 import { report } from './report';
 import { demoCodec, demoKafka, http, type Target } from './target';
+import { registerEndpoints, reportWebhooks } from './webhooks';
 
 /**
  * Puts a MessageRequested straight on herald.messages.requested, as any program other than the
@@ -199,9 +200,15 @@ function attemptsText({ attempts, statusChecks }: ApiMessage): string {
 /** Sends, waits, reports; the exit code: 0 when every message ended as expected. */
 export async function runScenarios(target: Target): Promise<number> {
   const run = new DemoRun(target.sim);
+  const endpoints = await registerEndpoints(target, run.id);
   const results = await sendAll(target, run);
   const { latest, unfinished } = await waitForFinal(target, run, results);
   const mismatches = await report(target, run, results, latest);
+  const webhookProblems = await reportWebhooks(
+    target,
+    endpoints,
+    [...latest.values()].filter((message) => !unfinished.includes(message.id)),
+  );
   if (unfinished.length > 0) {
     say(
       red(
@@ -215,6 +222,11 @@ export async function runScenarios(target: Target): Promise<number> {
     say(red(`\n${mismatches} message(s) did not end as expected.`));
     return 1;
   }
-  say(green(`\nAll ${run.scenarios.length} messages ended as expected.`));
+  if (webhookProblems > 0) return 1;
+  say(
+    green(
+      `\nAll ${run.scenarios.length} messages ended as expected, and their events reached the webhook endpoints.`,
+    ),
+  );
   return 0;
 }

@@ -17,7 +17,14 @@ import { SIMULATOR_PORTS } from '@tools/provider-sim';
 export class DemoError extends Error {}
 
 /** The simulator first, so the services find their providers answering; then the services. */
-export const APPS = ['provider-sim', 'ingest', 'sender', 'status-checker', 'projector'] as const;
+export const APPS = [
+  'provider-sim',
+  'ingest',
+  'sender',
+  'status-checker',
+  'projector',
+  'webhooks',
+] as const;
 
 interface PortSetting {
   variable: string;

@@ -12,6 +12,8 @@ import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 export interface Target {
   ingest: string;
   projector: string;
+  /** The webhooks service: /v1/webhook-endpoints. */
+  webhooks: string;
   sim: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;

@@ -13,7 +13,6 @@ import {
 import {
   createMongoClient,
   heraldDb,
-  WEBHOOK_ATTEMPTS,
   WEBHOOK_DELIVERIES,
   WebhookDeliveryStore,
 } from '@herald/mongo';
@@ -90,13 +89,12 @@ export async function rebuildDeliveries(config: HeraldConfig): Promise<{ events:
       );
     }
     const db = heraldDb(mongo, config.mongodbUri);
-    for (const name of [WEBHOOK_DELIVERIES, WEBHOOK_ATTEMPTS]) {
-      await db
-        .collection(name)
-        .drop()
-        .catch(() => undefined);
-    }
+    await db
+      .collection(WEBHOOK_DELIVERIES)
+      .drop()
+      .catch(() => undefined);
     const store = new WebhookDeliveryStore(db);
+    await store.ensureIndexes();
     const codec = AvroCodec.connect(
       config.schemaRegistryUrl,
       resolveSchemaDir(config.schemaDir),

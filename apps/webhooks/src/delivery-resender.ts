@@ -4,7 +4,7 @@ import type { HeraldConfig } from '@herald/config';
 import { scheduleTask, TransactionalCommitter, type Output } from '@herald/kafka';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import { resentDelivery, type DeliveryDocument } from '@herald/webhooks';
+import { resentDelivery, type DeliverySnapshot } from '@herald/webhooks';
 import { deliveryEventOutput } from './fan-out.service';
 
 /**
@@ -24,7 +24,7 @@ export class DeliveryResender {
     this.producer = new TransactionalCommitter(kafka, group, `${group}.${config.instanceId}`);
   }
 
-  async resend(deliveries: readonly DeliveryDocument[]): Promise<void> {
+  async resend(deliveries: readonly DeliverySnapshot[]): Promise<void> {
     if (deliveries.length === 0) return;
     this.connected ??= this.producer.connect();
     await this.connected;
@@ -33,7 +33,7 @@ export class DeliveryResender {
     for (const doc of deliveries) {
       const { event, task } = resentDelivery(
         {
-          deliveryId: doc._id,
+          deliveryId: doc.deliveryId,
           endpointId: doc.endpointId,
           tenantId: doc.tenantId,
           messageId: doc.messageId ?? '',

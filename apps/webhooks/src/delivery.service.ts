@@ -23,7 +23,7 @@ import {
   type WebhookDeliveryTask,
   type WebhookEndpoint,
 } from '@herald/webhooks';
-import { EndpointCalls } from './endpoint-calls';
+import { EndpointCalls, type EndpointCall } from './endpoint-calls';
 import { EndpointDirectory } from './endpoint-directory';
 import { deliveryEventOutput } from './fan-out.service';
 import { webhookMetrics } from './webhook-metrics';
@@ -84,7 +84,12 @@ export class DeliveryService {
 
     const key = `${task.deliveryId}:${task.run}:${task.attempt}`;
     const handedOff = this.calls.take(key);
-    if (handedOff) return this.record(task, endpoint, await handedOff.result);
+    if (handedOff) {
+      if (handedOff.settled || Date.now() >= handedOff.settledBy) {
+        return this.record(task, endpoint, await handedOff.result);
+      }
+      return this.handOff(key, task, handedOff);
+    }
 
     if (this.calls.busy(endpoint.id)) {
       webhookMetrics.deferred.inc();
@@ -110,14 +115,15 @@ export class DeliveryService {
     const result = await this.calls.within(call, budget);
     if (result) return this.record(task, endpoint, result);
 
-    this.calls.handOff(key, call);
     webhookMetrics.handedOff.inc();
-    return [
-      await scheduleTask(this.codec, TOPICS.webhookDeliveries.name, {
-        ...task,
-        dueAt: call.settledBy,
-      }),
-    ];
+    return this.handOff(key, task, call);
+  }
+
+  /** The call goes on; its task comes back to record it (see EndpointCalls). */
+  private async handOff(key: string, task: WebhookDeliveryTask, call: EndpointCall) {
+    this.calls.handOff(key, call);
+    const dueAt = this.calls.recheckAt(call);
+    return [await scheduleTask(this.codec, TOPICS.webhookDeliveries.name, { ...task, dueAt })];
   }
 
   /** A task whose handling kept failing inside Herald: a failed attempt, retried on the schedule. */

@@ -9,9 +9,14 @@ const UNCLAIMED_FOR_MS = 60_000;
 export interface EndpointCall {
   endpointId: string;
   result: Promise<WebhookCallResult>;
+  /** Whether the result is in. */
+  settled: boolean;
   /** By when it has certainly settled (its start plus the call timeout). */
   settledBy: number;
 }
+
+/** How often a handed-off call's task comes back to see whether the call has settled. */
+export const HANDED_OFF_RECHECK_MS = 1_000;
 
 /**
  * The calls this process has in flight to each endpoint, and the slow ones handed off.
@@ -20,8 +25,8 @@ export interface EndpointCall {
  * waited on a hanging endpoint would hold up every other endpoint's deliveries. A batch
  * therefore waits for a call only `slowAfterMs` (and not at all for an endpoint that was slow
  * within the last minute). A call still running by then is handed off: the call goes on, and
- * its task is put back, due when the call has certainly settled; the task then records the
- * call's result from here. If another instance takes the task (a rebalance, a crash), it finds
+ * its task is put back, to come back every second until the call has settled; the task then
+ * records the call's result from here. If another instance takes the task (a rebalance, a crash), it finds
  * no result and makes the attempt again, with the same webhook-id.
  */
 export class EndpointCalls {
@@ -41,13 +46,19 @@ export class EndpointCalls {
 
   start(endpointId: string, call: () => Promise<WebhookCallResult>): EndpointCall {
     this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
-    const result = call().finally(() => {
-      const left = (this.inFlight.get(endpointId) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(endpointId, left);
-      else this.inFlight.delete(endpointId);
-    });
-    // A margin past the timeout: the call's own timer, then its promise, must have fired.
-    return { endpointId, result, settledBy: Date.now() + this.timeoutMs + 250 };
+    const started: EndpointCall = {
+      endpointId,
+      settled: false,
+      // A margin past the timeout: the call's own timer, then its promise, must have fired.
+      settledBy: Date.now() + this.timeoutMs + 250,
+      result: call().finally(() => {
+        started.settled = true;
+        const left = (this.inFlight.get(endpointId) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(endpointId, left);
+        else this.inFlight.delete(endpointId);
+      }),
+    };
+    return started;
   }
 
   /** How long a batch may wait for a call to this endpoint before handing it off. */
@@ -76,6 +87,11 @@ export class EndpointCalls {
       call.settledBy - Date.now() + UNCLAIMED_FOR_MS,
     );
     forget.unref();
+  }
+
+  /** When a handed-off call's task should come back. */
+  recheckAt(call: EndpointCall): number {
+    return Math.min(Date.now() + HANDED_OFF_RECHECK_MS, call.settledBy);
   }
 
   /** A handed-off call of this attempt, made here earlier; taken once. */

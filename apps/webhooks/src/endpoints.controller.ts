@@ -155,7 +155,7 @@ export class EndpointsController {
     @Param('deliveryId') deliveryId: string,
   ) {
     const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    const attempts = await this.deliveries.attemptsOf(delivery);
+    const attempts = await this.deliveries.attemptsOf(delivery.deliveryId);
     return { ...toApiDelivery(delivery), attempts: attempts.map(toApiAttempt) };
   }
 
@@ -207,7 +207,7 @@ export class EndpointsController {
       if (doc.tenantId === caller.tenantId && doc.payload !== null) failed.push(doc);
     }
     await this.resender.resend(failed);
-    return { resent: failed.length, ids: failed.map((doc) => doc._id) };
+    return { resent: failed.length, ids: failed.map((doc) => doc.deliveryId) };
   }
 
   private async endpointOr404(caller: Principal, id: string): Promise<WebhookEndpoint> {
@@ -217,7 +217,7 @@ export class EndpointsController {
   }
 
   private async deliveryOr404(caller: Principal, endpointId: string, deliveryId: string) {
-    const delivery = await this.deliveries.get(deliveryId);
+    const delivery = await this.deliveries.latest(deliveryId);
     if (!delivery || delivery.tenantId !== caller.tenantId || delivery.endpointId !== endpointId) {
       throw notFound('delivery', deliveryId);
     }

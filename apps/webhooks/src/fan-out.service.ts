@@ -70,12 +70,14 @@ export class FanOutService {
     );
     if (!decoded.ok) return [decoded.deadLetter];
     const event = decoded.value;
-    const endpoints = (await this.directory.ofTenant(event.tenantId, event.occurredAt)).filter(
-      (endpoint) => receives(endpoint, event),
-    );
+    const ofTenant = await this.directory.ofTenant(event.tenantId, event.occurredAt);
+    if (!ofTenant.some((endpoint) => endpoint.enabled)) return [];
+    // Every event of a tenant with endpoints is folded, subscribed or not, so the state that
+    // goes into a payload is known here without reading the read model.
+    const state = await this.states.after(event);
+    const endpoints = ofTenant.filter((endpoint) => receives(endpoint, event));
     if (endpoints.length === 0) return [];
 
-    const state = await this.states.after(event);
     const payload = webhookPayload(toApiMessage(state), toApiEvent(toEventDocument(event)));
     const now = Date.now();
     const outputs: Output[] = [];

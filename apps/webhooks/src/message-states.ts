@@ -8,8 +8,9 @@ const MAX_KNOWN = 20_000;
 /**
  * A message's state after an event, as the read API would show it: the payload's `data`.
  * Folded here from the events the fan-out sees (all of a message's events are on one
- * partition, in order), so it never waits for the projector; a message first seen mid-life
- * (after a restart, or an endpoint created since) starts from the read model's document.
+ * partition, in order), so it never waits for the projector nor reads MongoDB (a read by `_id`
+ * scans the collection on FerretDB v1); only a message first seen mid-life (after a restart,
+ * or an endpoint created since) starts from the read model's document.
  * Callers take events one at a time, in partition order.
  */
 export class MessageStates {

@@ -1,7 +1,10 @@
 /**
- * The deliveries projection: each delivery's state folded from its events, and each attempt as
- * its own document. Everything derives from the events (no clock), so dropping the collections
- * and replaying herald.webhook-delivery-events rebuilds them field for field.
+ * The deliveries projection: after each event, a snapshot of its delivery (its state folded so
+ * far, and what the event recorded). Snapshots are only ever inserted, keyed by delivery and
+ * seq: on FerretDB v1 an update or a read by `_id` scans the collection, while inserts in bulk
+ * are cheap (README, Notes for contributors). A delivery's state is its latest snapshot; its
+ * attempts are the snapshots of attempt events. Everything derives from the events (no clock),
+ * so dropping the collection and replaying herald.webhook-delivery-events rebuilds it.
  */
 
 import {
@@ -13,9 +16,11 @@ import {
 } from '@herald/read-model';
 import type { DeliveryEventType, WebhookDeliveryEvent, WebhookDeliveryStatus } from './deliveries';
 
-export interface DeliveryDocument {
-  /** The delivery id (the `webhook-id`). */
+export interface DeliverySnapshot {
+  /** `${deliveryId}:${seq}`: a replayed event is the same snapshot. */
   _id: string;
+  /** The delivery id (the `webhook-id`). */
+  deliveryId: string;
   tenantId: string;
   endpointId: string;
   messageId: string | null;
@@ -27,8 +32,6 @@ export interface DeliveryDocument {
   run: number;
   /** Attempts made over every run. */
   attempts: number;
-  /** Attempt of the current run the last event recorded. */
-  attempt: number;
   lastResponseStatus: number | null;
   lastResponseBody: string | null;
   lastError: { code: string; message: string } | null;
@@ -38,23 +41,17 @@ export interface DeliveryDocument {
   updatedAt: number;
   /** When it last ended (succeeded, failed or dropped); null while pending. */
   finishedAt: number | null;
-  /** Seq of the last applied event; events at or below it are replays. */
+  /** Seq of the event this snapshot follows. */
   seq: number;
-}
-
-export interface AttemptDocument {
-  /** `${deliveryId}:${seq}`: a replayed event is the same document. */
-  _id: string;
-  deliveryId: string;
-  endpointId: string;
-  tenantId: string;
-  seq: number;
-  run: number;
-  attempt: number;
-  type: DeliveryEventType;
-  occurredAt: number;
-  log: StoredExchange | null;
-  error: { code: string; message: string } | null;
+  /** What that event recorded. */
+  last: {
+    type: DeliveryEventType;
+    occurredAt: number;
+    run: number;
+    attempt: number;
+    log: StoredExchange | null;
+    error: { code: string; message: string } | null;
+  };
 }
 
 const ATTEMPT_TYPES: readonly DeliveryEventType[] = ['attempted', 'succeeded', 'failed'];
@@ -62,88 +59,89 @@ const ATTEMPT_TYPES: readonly DeliveryEventType[] = ['attempted', 'succeeded', '
 /** How much of a response body the delivery summary shows; the attempt keeps what was read. */
 const BODY_EXCERPT_CHARS = 1_000;
 
-export function attemptDocumentId(deliveryId: string, seq: number): string {
+export function snapshotId(deliveryId: string, seq: number): string {
   return `${deliveryId}:${seq}`;
 }
 
-/** Whether the event records a call to the endpoint (an attempt document). */
-export function isAttempt(event: WebhookDeliveryEvent): boolean {
-  return event.deliveryId !== null && ATTEMPT_TYPES.includes(event.type);
+/** Whether the event records a call to the endpoint. */
+export function isAttempt(event: Pick<WebhookDeliveryEvent, 'type'>): boolean {
+  return ATTEMPT_TYPES.includes(event.type);
 }
 
-export function toAttemptDocument(event: WebhookDeliveryEvent): AttemptDocument {
-  return {
-    _id: attemptDocumentId(event.deliveryId ?? '', event.seq),
-    deliveryId: event.deliveryId ?? '',
-    endpointId: event.endpointId,
-    tenantId: event.tenantId,
-    seq: event.seq,
-    run: event.run,
-    attempt: event.attempt,
-    type: event.type,
-    occurredAt: event.occurredAt,
-    log: event.log ? storedExchange(event.log) : null,
-    error: event.error
-      ? { code: storableText(event.error.code), message: storableText(event.error.message) }
-      : null,
-  };
+function storableCause(error: { code: string; message: string } | null) {
+  return error ? { code: storableText(error.code), message: storableText(error.message) } : null;
 }
 
 /**
- * The delivery after `event`, or the document unchanged when the event is a replay (seq at or
- * below the document's). Endpoint notices change no delivery.
+ * The snapshot after `event`, given the one before it (null for a delivery's first event); null
+ * when the event changes no delivery (an endpoint notice) or is a replay (seq at or below).
  */
-export function applyDeliveryEvent(
-  doc: DeliveryDocument | null,
+export function nextSnapshot(
+  previous: DeliverySnapshot | null,
   event: WebhookDeliveryEvent,
-): DeliveryDocument | null {
-  if (event.deliveryId === null || event.status === null) return doc;
-  if (doc && event.seq <= doc.seq) return doc;
-  const base: DeliveryDocument = doc ?? {
-    _id: event.deliveryId,
+): DeliverySnapshot | null {
+  if (event.deliveryId === null || event.status === null) return null;
+  if (previous && event.seq <= previous.seq) return null;
+  const base = previous ?? {
+    deliveryId: event.deliveryId,
     tenantId: event.tenantId,
     endpointId: event.endpointId,
     messageId: event.messageId,
     messageEventId: event.messageEventId,
     eventType: event.eventType,
     payload: null,
-    status: 'pending',
-    run: 1,
     attempts: 0,
-    attempt: 0,
     lastResponseStatus: null,
     lastResponseBody: null,
     lastError: null,
     reason: null,
-    nextAttemptAt: null,
     createdAt: event.occurredAt,
-    updatedAt: event.occurredAt,
-    finishedAt: null,
-    seq: 0,
   };
-  const next: DeliveryDocument = {
+  const attempt = isAttempt(event);
+  const body = event.log?.response?.body ?? null;
+  return {
     ...base,
+    _id: snapshotId(event.deliveryId, event.seq),
     seq: event.seq,
     status: event.status,
     run: event.run,
     updatedAt: event.occurredAt,
     nextAttemptAt: event.nextAttemptAt,
-    reason: event.reason === null ? base.reason : storableText(event.reason),
     finishedAt: event.status === 'pending' ? null : event.occurredAt,
+    payload: event.type === 'created' && event.payload !== null ? event.payload : base.payload,
+    reason:
+      event.type === 'resent'
+        ? null
+        : event.reason === null
+          ? base.reason
+          : storableText(event.reason),
+    attempts: attempt ? base.attempts + 1 : base.attempts,
+    lastResponseStatus: attempt ? (event.log?.response?.status ?? null) : base.lastResponseStatus,
+    lastResponseBody: attempt
+      ? body === null
+        ? null
+        : storableText(body.slice(0, BODY_EXCERPT_CHARS))
+      : base.lastResponseBody,
+    lastError: attempt ? storableCause(event.error) : base.lastError,
+    last: {
+      type: event.type,
+      occurredAt: event.occurredAt,
+      run: event.run,
+      attempt: event.attempt,
+      log: event.log ? storedExchange(event.log) : null,
+      error: storableCause(event.error),
+    },
   };
-  if (event.type === 'created' && event.payload !== null) next.payload = event.payload;
-  if (event.type === 'resent') next.reason = null;
-  if (isAttempt(event)) {
-    const body = event.log?.response?.body ?? null;
-    next.attempts = base.attempts + 1;
-    next.attempt = event.attempt;
-    next.lastResponseStatus = event.log?.response?.status ?? null;
-    next.lastResponseBody = body === null ? null : storableText(body.slice(0, BODY_EXCERPT_CHARS));
-    next.lastError = event.error
-      ? { code: storableText(event.error.code), message: storableText(event.error.message) }
-      : null;
+}
+
+/** The latest snapshot of each delivery among `snapshots`. */
+export function latestSnapshots(snapshots: readonly DeliverySnapshot[]): DeliverySnapshot[] {
+  const latest = new Map<string, DeliverySnapshot>();
+  for (const snapshot of snapshots) {
+    const seen = latest.get(snapshot.deliveryId);
+    if (!seen || snapshot.seq > seen.seq) latest.set(snapshot.deliveryId, snapshot);
   }
-  return next;
+  return [...latest.values()];
 }
 
 /** The deliveries API's shapes: ISO times, `id` rather than `_id`, no storage bookkeeping. */
@@ -178,9 +176,9 @@ export interface ApiWebhookAttempt {
   error: { code: string; message: string } | null;
 }
 
-export function toApiDelivery(doc: DeliveryDocument): ApiWebhookDelivery {
+export function toApiDelivery(doc: DeliverySnapshot): ApiWebhookDelivery {
   return {
-    id: doc._id,
+    id: doc.deliveryId,
     endpointId: doc.endpointId,
     messageId: doc.messageId,
     messageEventId: doc.messageEventId,
@@ -199,14 +197,14 @@ export function toApiDelivery(doc: DeliveryDocument): ApiWebhookDelivery {
   };
 }
 
-export function toApiAttempt(doc: AttemptDocument): ApiWebhookAttempt {
-  const log = doc.log;
+export function toApiAttempt(doc: DeliverySnapshot): ApiWebhookAttempt {
+  const { log } = doc.last;
   return {
     seq: doc.seq,
-    run: doc.run,
-    attempt: doc.attempt,
-    outcome: doc.type,
-    occurredAt: iso(doc.occurredAt),
+    run: doc.last.run,
+    attempt: doc.last.attempt,
+    outcome: doc.last.type,
+    occurredAt: iso(doc.last.occurredAt),
     request: log
       ? {
           method: log.request.method,
@@ -222,6 +220,6 @@ export function toApiAttempt(doc: AttemptDocument): ApiWebhookAttempt {
         }
       : null,
     durationMs: log ? log.durationMs : null,
-    error: doc.error,
+    error: doc.last.error,
   };
 }

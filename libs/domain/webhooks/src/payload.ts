@@ -3,7 +3,7 @@
  * `data` the message as `GET /v1/messages/{id}` shows it after the event, plus the event.
  */
 
-import type { ApiEvent, ApiMessage } from '@herald/read-model';
+import { iso, type ApiEvent, type ApiMessage } from '@herald/read-model';
 import { webhookEventType, type WebhookEndpoint } from './endpoints';
 
 export interface WebhookPayload {
@@ -32,12 +32,11 @@ export interface ApiWebhookEndpoint {
   disabledReason: string | null;
   disabledAt: string | null;
   failingSince: string | null;
-  createdAt: string;
-  updatedAt: string;
+  createdAt: string | null;
+  updatedAt: string | null;
 }
 
 export function toApiEndpoint(endpoint: WebhookEndpoint): ApiWebhookEndpoint {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: endpoint.id,
     url: endpoint.url,
@@ -47,7 +46,7 @@ export function toApiEndpoint(endpoint: WebhookEndpoint): ApiWebhookEndpoint {
     disabledReason: endpoint.disabledReason,
     disabledAt: iso(endpoint.disabledAt),
     failingSince: iso(endpoint.failingSince),
-    createdAt: new Date(endpoint.createdAt).toISOString(),
-    updatedAt: new Date(endpoint.updatedAt).toISOString(),
+    createdAt: iso(endpoint.createdAt),
+    updatedAt: iso(endpoint.updatedAt),
   };
 }

@@ -1,88 +1,109 @@
-import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
 import {
-  applyDeliveryEvent,
   isAttempt,
-  toAttemptDocument,
-  attemptDocumentId,
-  type AttemptDocument,
-  type DeliveryDocument,
+  latestSnapshots,
+  nextSnapshot,
+  type DeliverySnapshot,
   type WebhookDeliveryEvent,
 } from '@herald/webhooks';
+import { duplicateIndexes } from './duplicate-keys';
 
 export const WEBHOOK_DELIVERIES = 'webhook_deliveries';
-export const WEBHOOK_ATTEMPTS = 'webhook_attempts';
+
+/** Deliveries whose latest snapshot this writer remembers, so it need not read them back. */
+const KNOWN_DELIVERIES = 20_000;
 
 /**
- * The deliveries projection (herald.webhook-delivery-events → MongoDB). Idempotent without
- * transactions: an attempt document's `_id` is its delivery and seq, and a delivery document
- * folds only events past its seq, so a replay changes nothing. A delivery's events all come
- * from one partition (they are keyed by endpoint), so one writer at a time folds each.
+ * The deliveries projection (herald.webhook-delivery-events → MongoDB), as insert-only
+ * snapshots (see DeliverySnapshot): a replayed event inserts a snapshot that is already there,
+ * a duplicate-key no-op. A delivery's events all come from one partition (they are keyed by
+ * endpoint), so one writer at a time folds each; the writer remembers the latest snapshot of
+ * the deliveries it wrote and reads one back only after a restart or a rebalance.
  */
 export class WebhookDeliveryStore {
-  readonly deliveries: Collection<DeliveryDocument>;
-  readonly attempts: Collection<AttemptDocument>;
-  private readonly limit = pLimit(8);
+  readonly snapshots: Collection<DeliverySnapshot>;
+  private readonly known = new Map<string, DeliverySnapshot>();
 
   constructor(db: Db) {
-    this.deliveries = db.collection<DeliveryDocument>(WEBHOOK_DELIVERIES);
-    this.attempts = db.collection<AttemptDocument>(WEBHOOK_ATTEMPTS);
+    this.snapshots = db.collection<DeliverySnapshot>(WEBHOOK_DELIVERIES);
+  }
+
+  /** For MongoDB's reads; FerretDB v1 keeps them for uniqueness only (README). */
+  async ensureIndexes(): Promise<void> {
+    await this.snapshots.createIndex(
+      { endpointId: 1, createdAt: -1 },
+      { name: 'endpoint_created' },
+    );
+    await this.snapshots.createIndex({ deliveryId: 1, seq: -1 }, { name: 'delivery_seq' });
   }
 
   /** Applies a batch of events, in their order. */
   async write(events: readonly WebhookDeliveryEvent[]): Promise<void> {
-    const byDelivery = new Map<string, WebhookDeliveryEvent[]>();
+    const fresh: DeliverySnapshot[] = [];
+    const latest = new Map<string, DeliverySnapshot | null>();
+    // Deliveries this writer has not seen since it started are read back in one query.
+    const unknown = new Set<string>();
+    for (const event of events) {
+      const id = event.deliveryId;
+      if (id !== null && event.seq > 1 && !this.known.has(id)) unknown.add(id);
+    }
+    if (unknown.size > 0) {
+      const stored = await this.snapshots.find({ deliveryId: { $in: [...unknown] } }).toArray();
+      for (const snapshot of latestSnapshots(stored)) latest.set(snapshot.deliveryId, snapshot);
+    }
     for (const event of events) {
       if (event.deliveryId === null) continue;
-      const list = byDelivery.get(event.deliveryId);
-      if (list) list.push(event);
-      else byDelivery.set(event.deliveryId, [event]);
+      const previous = latest.get(event.deliveryId) ?? this.known.get(event.deliveryId) ?? null;
+      const next = nextSnapshot(previous, event);
+      if (next) fresh.push(next);
+      latest.set(event.deliveryId, next ?? previous);
     }
-    await Promise.all(
-      [...byDelivery].map(([deliveryId, list]) => this.limit(() => this.fold(deliveryId, list))),
-    );
+    if (fresh.length > 0) {
+      await this.snapshots.insertMany(fresh, { ordered: false }).catch((error: unknown) => {
+        // Replays: the snapshot is there already. Anything else is rethrown.
+        duplicateIndexes(error, fresh.length);
+      });
+    }
+    for (const [id, snapshot] of latest) {
+      if (!snapshot) continue;
+      this.known.delete(id);
+      this.known.set(id, snapshot);
+    }
+    while (this.known.size > KNOWN_DELIVERIES) {
+      this.known.delete(this.known.keys().next().value as string);
+    }
   }
 
-  private async fold(deliveryId: string, events: WebhookDeliveryEvent[]): Promise<void> {
-    for (const event of events.filter(isAttempt)) {
-      const doc = toAttemptDocument(event);
-      await this.attempts.replaceOne({ _id: doc._id }, doc, { upsert: true });
-    }
-    const before = await this.deliveries.findOne({ _id: deliveryId });
-    let doc = before;
-    for (const event of events) doc = applyDeliveryEvent(doc, event);
-    if (doc && doc !== before)
-      await this.deliveries.replaceOne({ _id: deliveryId }, doc, { upsert: true });
+  /** A delivery as it stands now, or null. */
+  async latest(deliveryId: string): Promise<DeliverySnapshot | null> {
+    const [snapshot] = await this.snapshots
+      .find({ deliveryId })
+      .sort({ seq: -1 })
+      .limit(1)
+      .toArray();
+    return snapshot ?? null;
   }
 
-  /** The endpoint's deliveries, newest first. */
+  /** The endpoint's deliveries as they stand, newest first. */
   async ofEndpoint(
     endpointId: string,
     filter: { status?: string; since?: number; limit: number },
-  ): Promise<DeliveryDocument[]> {
-    return this.deliveries
+  ): Promise<DeliverySnapshot[]> {
+    const snapshots = await this.snapshots
       .find({
         endpointId,
-        ...(filter.status ? { status: filter.status as DeliveryDocument['status'] } : {}),
         ...(filter.since !== undefined ? { createdAt: { $gte: filter.since } } : {}),
       })
-      .sort({ createdAt: -1, _id: -1 })
-      .limit(filter.limit)
       .toArray();
+    return latestSnapshots(snapshots)
+      .filter((delivery) => filter.status === undefined || delivery.status === filter.status)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.deliveryId < b.deliveryId ? 1 : -1))
+      .slice(0, filter.limit);
   }
 
-  get(deliveryId: string): Promise<DeliveryDocument | null> {
-    return this.deliveries.findOne({ _id: deliveryId });
-  }
-
-  /** Its attempts in order, fetched by exact ids (FerretDB v1 scans for any other filter). */
-  async attemptsOf(delivery: DeliveryDocument): Promise<AttemptDocument[]> {
-    const ids = Array.from({ length: delivery.seq }, (_, i) =>
-      attemptDocumentId(delivery._id, i + 1),
-    );
-    const docs = await Promise.all(
-      ids.map((_id) => this.limit(() => this.attempts.findOne({ _id }))),
-    );
-    return docs.filter((doc): doc is AttemptDocument => doc !== null);
+  /** Its attempts, in order. */
+  async attemptsOf(deliveryId: string): Promise<DeliverySnapshot[]> {
+    const snapshots = await this.snapshots.find({ deliveryId }).sort({ seq: 1 }).toArray();
+    return snapshots.filter((snapshot) => isAttempt(snapshot.last));
   }
 }
