@@ -54,7 +54,7 @@ describe('the webhook schedule played out in full (the real broker, registry and
     for (const i of [1, 2]) {
       await herald.send(`wh-rec-${i}-${run}`, herald.hook('ok', `wh-rec-${i}-${run}`), {}, other);
     }
-  });
+  }, 300_000);
 
   afterAll(async () => {
     if (herald) {
@@ -122,7 +122,7 @@ describe('the webhook schedule played out in full (the real broker, registry and
       (list) => list.length === 2 && list.every((d) => d.status === 'failed'),
     );
     expect(items.find((d) => d.attempts < 296)!.reason).toContain('5 days');
-  });
+  }, 400_000);
 
   it('recovers exactly the failed deliveries since the given time, and resends one delivery', async () => {
     const other = herald.otherKey.key;
@@ -190,5 +190,5 @@ describe('the webhook schedule played out in full (the real broker, registry and
       `/v1/webhook-endpoints/${recovering.id}/deliveries/${first.id}/resend`,
     );
     expect(foreign.status).toBe(404);
-  });
+  }, 400_000);
 });

@@ -24,13 +24,16 @@ export class DeliveryResender {
     this.producer = new TransactionalCommitter(kafka, group, `${group}.${config.instanceId}`);
   }
 
-  async resend(deliveries: readonly DeliverySnapshot[]): Promise<void> {
+  /** Each delivery with the body it was created with. */
+  async resend(
+    deliveries: readonly { delivery: DeliverySnapshot; payload: string }[],
+  ): Promise<void> {
     if (deliveries.length === 0) return;
     this.connected ??= this.producer.connect();
     await this.connected;
     const outputs: Output[] = [];
     const now = Date.now();
-    for (const doc of deliveries) {
+    for (const { delivery: doc, payload } of deliveries) {
       const { event, task } = resentDelivery(
         {
           deliveryId: doc.deliveryId,
@@ -40,7 +43,7 @@ export class DeliveryResender {
           eventType: doc.eventType ?? '',
           messageEventId: doc.messageEventId ?? '',
           messageOccurredAt: doc.createdAt,
-          payload: doc.payload ?? '',
+          payload,
           run: doc.run,
           seq: doc.seq,
         },

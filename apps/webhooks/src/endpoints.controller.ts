@@ -169,7 +169,8 @@ export class EndpointsController {
   ) {
     await this.endpointOr404(caller, id);
     const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    if (delivery.status === 'pending' || delivery.payload === null) {
+    const payload = await this.deliveries.payloadOf(deliveryId);
+    if (delivery.status === 'pending' || payload === null) {
       throw new HttpException(
         {
           error: 'pending',
@@ -179,7 +180,7 @@ export class EndpointsController {
         HttpStatus.CONFLICT,
       );
     }
-    await this.resender.resend([delivery]);
+    await this.resender.resend([{ delivery, payload }]);
     return { id: deliveryId, status: 'pending', run: delivery.run + 1 };
   }
 
@@ -204,10 +205,12 @@ export class EndpointsController {
       since: sinceMs,
       limit: 10_000,
     })) {
-      if (doc.tenantId === caller.tenantId && doc.payload !== null) failed.push(doc);
+      if (doc.tenantId !== caller.tenantId) continue;
+      const payload = await this.deliveries.payloadOf(doc.deliveryId);
+      if (payload !== null) failed.push({ delivery: doc, payload });
     }
     await this.resender.resend(failed);
-    return { resent: failed.length, ids: failed.map((doc) => doc.deliveryId) };
+    return { resent: failed.length, ids: failed.map(({ delivery }) => delivery.deliveryId) };
   }
 
   private async endpointOr404(caller: Principal, id: string): Promise<WebhookEndpoint> {

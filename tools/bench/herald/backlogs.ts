@@ -7,7 +7,12 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { DELIVERY_DELAY_TOPICS, STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
+import {
+  DELIVERY_DELAY_TOPICS,
+  STATUS_CHECK_DELAY_TOPICS,
+  TOPICS,
+  WEBHOOK_DELAY_TOPICS,
+} from '@herald/topics';
 import { formatInt } from '../stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -33,12 +38,25 @@ async function uncommitted(
     .filter(({ from, high }) => from < high);
 }
 
+interface Stage {
+  stage: string;
+  group: string;
+  topic: string;
+}
+
 /** The pipeline's stages in order, each as its consumer group and input topic. */
-const STAGES = [
+const STAGES: readonly Stage[] = [
   { stage: 'ingest', group: 'herald-ingest', topic: TOPICS.messagesRequested.name },
   { stage: 'sender', group: 'herald-sender', topic: TOPICS.deliveries.name },
   { stage: 'projector', group: 'herald-projector', topic: TOPICS.messageEvents.name },
-] as const;
+];
+
+/** The pipeline, then the webhooks service's fan-out and delivery worker (group ids as it hard-codes them). */
+export const WEBHOOK_STAGES: readonly Stage[] = [
+  ...STAGES,
+  { stage: 'fan-out', group: 'herald-webhooks-fan-out', topic: TOPICS.messageEvents.name },
+  { stage: 'webhooks', group: 'herald-webhooks', topic: TOPICS.webhookDeliveries.name },
+];
 
 export interface StageBacklogs {
   /** Seconds since sampling began, and each stage's records not yet committed then. */
@@ -51,7 +69,11 @@ export interface StageBacklogs {
  * (end offset − committed offset, summed over partitions). The stage whose backlog grows while
  * the others stay near zero is where a run waits: the bench's profile of the pipeline.
  */
-export function sampleStageBacklogs(kafka: Kafka, everyMs = 1_000): StageBacklogs {
+export function sampleStageBacklogs(
+  kafka: Kafka,
+  everyMs = 1_000,
+  stages: readonly Stage[] = STAGES,
+): StageBacklogs {
   const samples: StageBacklogs['samples'] = [];
   const admin = kafka.admin();
   const start = performance.now();
@@ -61,7 +83,7 @@ export function sampleStageBacklogs(kafka: Kafka, everyMs = 1_000): StageBacklog
     try {
       while (running) {
         const backlog: Record<string, number> = {};
-        for (const { stage, group, topic } of STAGES) {
+        for (const { stage, group, topic } of stages) {
           const behind = await uncommitted(admin, group, topic);
           backlog[stage] = behind.reduce((sum, { from, high }) => sum + Number(high - from), 0);
         }
@@ -82,8 +104,11 @@ export function sampleStageBacklogs(kafka: Kafka, everyMs = 1_000): StageBacklog
 }
 
 /** e.g. "ingest max 4,800 (at 2 s) · sender max 120 (at 3 s) · projector max 3,900 (at 9 s)". */
-export function describeBacklogs(samples: StageBacklogs['samples']): string {
-  return STAGES.map(({ stage }) => {
+export function describeBacklogs(
+  samples: StageBacklogs['samples'],
+  stages: readonly Stage[] = STAGES,
+): string {
+  return stages.map(({ stage }) => {
     let max = 0;
     let at = 0;
     for (const sample of samples) {
@@ -99,17 +124,32 @@ export function describeBacklogs(samples: StageBacklogs['samples']): string {
 // ---------------------------------------------------------------------------------------------
 // Leaving the topics as they were found
 
-/** Each Herald consumer group and what it consumes (group ids as the apps hard-code them). */
-const HERALD_GROUPS: ReadonlyArray<{ group: string; topics: readonly string[] }> = [
-  { group: 'herald-ingest', topics: [TOPICS.messagesRequested.name] },
-  { group: 'herald-sender', topics: [TOPICS.deliveries.name] },
-  { group: 'herald-sender-delays', topics: DELIVERY_DELAY_TOPICS.map((topic) => topic.name) },
-  { group: 'herald-projector', topics: [TOPICS.messageEvents.name] },
-  { group: 'herald-status-checker', topics: [TOPICS.statusChecks.name] },
-  {
-    group: 'herald-status-checker-delays',
-    topics: STATUS_CHECK_DELAY_TOPICS.map((topic) => topic.name),
-  },
+type GroupTopics = ReadonlyArray<{ group: string; topics: readonly string[] }>;
+
+/**
+ * Each Herald consumer group and what it consumes (group ids as the apps hard-code them), in
+ * sets whose groups read disjoint topics, because one throwaway consumer scans a set: the
+ * webhooks fan-out reads the projector's topic, so the webhooks service's groups are a set of
+ * their own. Its delivery-events projection is left out: those records are keyed by endpoint,
+ * not by message, and only write a read model.
+ */
+const HERALD_GROUP_SETS: readonly GroupTopics[] = [
+  [
+    { group: 'herald-ingest', topics: [TOPICS.messagesRequested.name] },
+    { group: 'herald-sender', topics: [TOPICS.deliveries.name] },
+    { group: 'herald-sender-delays', topics: DELIVERY_DELAY_TOPICS.map((topic) => topic.name) },
+    { group: 'herald-projector', topics: [TOPICS.messageEvents.name] },
+    { group: 'herald-status-checker', topics: [TOPICS.statusChecks.name] },
+    {
+      group: 'herald-status-checker-delays',
+      topics: STATUS_CHECK_DELAY_TOPICS.map((topic) => topic.name),
+    },
+  ],
+  [
+    { group: 'herald-webhooks-fan-out', topics: [TOPICS.messageEvents.name] },
+    { group: 'herald-webhooks', topics: [TOPICS.webhookDeliveries.name] },
+    { group: 'herald-webhooks-delays', topics: WEBHOOK_DELAY_TOPICS.map((topic) => topic.name) },
+  ],
 ];
 
 export interface SkippedBacklog {
@@ -136,15 +176,19 @@ export async function skipOwnBacklog(
   await admin.connect();
   const result: SkippedBacklog = { skipped: 0, busyGroups: [] };
   try {
-    const { groups } = await admin.describeGroups(HERALD_GROUPS.map(({ group }) => group));
-    const idle: Array<{ group: string; topics: readonly string[] }> = [];
-    for (const entry of HERALD_GROUPS) {
-      const state = groups.find((g) => g.groupId === entry.group)?.state ?? 'Dead';
-      if (state === 'Dead') continue; // never existed: nothing committed, nothing to skip
-      if (state === 'Empty') idle.push(entry);
-      else result.busyGroups.push(entry.group);
+    const { groups } = await admin.describeGroups(
+      HERALD_GROUP_SETS.flat().map(({ group }) => group),
+    );
+    for (const set of HERALD_GROUP_SETS) {
+      const idle: Array<{ group: string; topics: readonly string[] }> = [];
+      for (const entry of set) {
+        const state = groups.find((g) => g.groupId === entry.group)?.state ?? 'Dead';
+        if (state === 'Dead') continue; // never existed: nothing committed, nothing to skip
+        if (state === 'Empty') idle.push(entry);
+        else result.busyGroups.push(entry.group);
+      }
+      result.skipped += await skipInGroups(kafka, admin, idle, prefix, options);
     }
-    result.skipped = await skipInGroups(kafka, admin, idle, prefix, options);
   } finally {
     await admin.disconnect();
   }
@@ -167,7 +211,7 @@ interface PartitionScan {
 async function skipInGroups(
   kafka: Kafka,
   admin: Admin,
-  groups: ReadonlyArray<{ group: string; topics: readonly string[] }>,
+  groups: GroupTopics,
   prefix: string,
   options: { dryRun?: boolean; log?: (line: string) => void },
 ): Promise<number> {

@@ -100,14 +100,14 @@ export async function waitQuiet(
 }
 
 /** Which messages a run produces: tenant, id prefix and simulator (webhook target). */
-interface MessageOptions {
+export interface MessageOptions {
   simUrl: string;
   tenantId: string;
   idPrefix: string;
 }
 
 /** The run's message i, to a webhook the simulator answers 200 after `latencyMs`. */
-function encodeOk(
+export function encodeOk(
   producer: RequestProducer,
   options: MessageOptions,
   i: number,
@@ -244,21 +244,9 @@ export async function measurePaced(
 ): Promise<PacedResult> {
   const total = Math.max(1, Math.round(options.rate * options.seconds));
   const base = sentCount(await services.metrics());
-  const start = performance.now();
-  let produced = 0;
-  while (produced < total) {
-    const due = Math.min(total, Math.floor((options.rate * (performance.now() - start)) / 1000));
-    if (due > produced) {
-      const from = produced;
-      const batch = await Promise.all(
-        Array.from({ length: due - from }, (_, k) => encodeOk(producer, options, from + k)),
-      );
-      produced = due;
-      await producer.send(batch);
-    }
-    await sleep(20);
-  }
-  const producedRate = total / ((performance.now() - start) / 1000);
+  const producedRate = await producePaced(producer, options.rate, total, (i) =>
+    encodeOk(producer, options, i),
+  );
   const progress = await waitForSent(services, base + total, { timeoutMs: options.graceMs });
   const metrics = await services.metrics();
   return {
@@ -270,4 +258,29 @@ export async function measurePaced(
     complete: progress.reached,
     sent: Math.min(total, progress.seen - base),
   };
+}
+
+/**
+ * Produces `total` records at a steady `rate`: every 20 ms, those due by then, each encoded
+ * (so stamped) just before it is produced. Resolves with the rate the producer kept up.
+ */
+export async function producePaced(
+  producer: RequestProducer,
+  rate: number,
+  total: number,
+  make: (i: number) => Promise<EncodedRequest>,
+): Promise<number> {
+  const start = performance.now();
+  let produced = 0;
+  while (produced < total) {
+    const due = Math.min(total, Math.floor((rate * (performance.now() - start)) / 1000));
+    if (due > produced) {
+      const from = produced;
+      const batch = await Promise.all(Array.from({ length: due - from }, (_, k) => make(from + k)));
+      produced = due;
+      await producer.send(batch);
+    }
+    await sleep(20);
+  }
+  return total / ((performance.now() - start) / 1000);
 }

@@ -1,6 +1,7 @@
 /**
  * Herald's processes as the bench runs them, through the one process harness: the four
- * services (node dist/apps/<app>/main.js, one instance each) and the provider simulator.
+ * services (node dist/apps/<app>/main.js, one instance each), the webhooks service for the
+ * scenario that measures it, and the provider simulator.
  */
 
 import { basename, dirname, join } from 'node:path';
@@ -22,8 +23,10 @@ import { APPLIED, parsePrometheus, PROJECTION_LAG, REQUEST_TO_SENT, type Metrics
 
 /** Started together, one instance each. */
 export const SERVICES: readonly ServiceName[] = ['ingest', 'sender', 'status-checker', 'projector'];
-/** Every app the bench runs: the services and the provider simulator. */
-export const APPS = [...SERVICES, 'provider-sim'] as const;
+/** Started besides SERVICES only where a scenario asks for it. */
+export const WEBHOOKS_SERVICE: ServiceName = 'webhooks';
+/** Every app the bench runs: the services, the webhooks service and the provider simulator. */
+export const APPS = [...SERVICES, WEBHOOKS_SERVICE, 'provider-sim'] as const;
 
 /**
  * The bench tenant's secret key, given to every service through HERALD_API_KEYS (the bench's
@@ -104,16 +107,20 @@ export class HeraldServices {
     readonly processes: ReadonlyMap<ServiceName, RunningService>,
   ) {}
 
-  /** Starts one instance of each service and waits until every one answers /health/ready. */
+  /**
+   * Starts one instance of each service (and of each `extra` one) and waits until every one
+   * answers /health/ready.
+   */
   static async start(options: {
     servers: Servers;
     runId: string;
     scenario: string;
     logDir: string;
     env?: Record<string, string>;
+    extra?: readonly ServiceName[];
   }): Promise<HeraldServices> {
     const processes = new Map<ServiceName, RunningService>();
-    for (const name of SERVICES) {
+    for (const name of [...SERVICES, ...(options.extra ?? [])]) {
       const env: Record<string, string> = {
         KAFKA_BROKERS: options.servers.brokers.join(','),
         SCHEMA_REGISTRY_URL: options.servers.registryUrl,

@@ -6,6 +6,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceName } from '@herald/config';
 import type { BenchContext } from '../context';
 import { describeBacklogs } from '../herald/backlogs';
 import { measureBurst, warmUp, type Throughput } from '../herald/load';
@@ -16,20 +17,28 @@ import { dropDatabase, leaveTopicsClean, scenarioServers } from '../servers';
 import { formatInt, formatRate } from '../stats';
 
 /**
- * Runs `body` on fresh services. A failure is recorded (undefined is returned) rather than
- * thrown, so the next scenario still runs.
+ * Runs `body` on fresh services (with `options.extra` services besides the usual four, and
+ * `options.env` added to their environment). A failure is recorded (undefined is returned)
+ * rather than thrown, so the next scenario still runs.
  */
 export async function withFreshServices<T>(
   context: BenchContext,
   name: string,
   body: (services: HeraldServices) => Promise<T>,
+  options: { extra?: readonly ServiceName[]; env?: Record<string, string> } = {},
 ): Promise<T | undefined> {
   const { runId, logDir, servers, producer, results, failures, notes } = context;
   say(`herald ${name}: starting the services`);
   let services: HeraldServices | undefined;
   const ownServers = scenarioServers(servers, runId, name);
   try {
-    services = await HeraldServices.start({ servers: ownServers, runId, scenario: name, logDir });
+    services = await HeraldServices.start({
+      servers: ownServers,
+      runId,
+      scenario: name,
+      logDir,
+      ...options,
+    });
     await services.assertProjectorMetrics();
     return await body(services);
   } catch (error) {

@@ -26,7 +26,10 @@ export interface DeliverySnapshot {
   messageId: string | null;
   messageEventId: string | null;
   eventType: string | null;
-  /** The JSON body, kept so a resend sends the same bytes. */
+  /**
+   * The JSON body, kept so a resend sends the same bytes: on the first snapshot only (every
+   * attempt's would repeat it), so read it from snapshotId(deliveryId, 1).
+   */
   payload: string | null;
   status: WebhookDeliveryStatus;
   run: number;
@@ -108,7 +111,7 @@ export function nextSnapshot(
     updatedAt: event.occurredAt,
     nextAttemptAt: event.nextAttemptAt,
     finishedAt: event.status === 'pending' ? null : event.occurredAt,
-    payload: event.type === 'created' && event.payload !== null ? event.payload : base.payload,
+    payload: event.type === 'created' ? event.payload : null,
     reason:
       event.type === 'resent'
         ? null
@@ -128,7 +131,10 @@ export function nextSnapshot(
       occurredAt: event.occurredAt,
       run: event.run,
       attempt: event.attempt,
-      log: event.log ? storedExchange(event.log) : null,
+      // The request body is the payload, kept once on the first snapshot.
+      log: event.log
+        ? storedExchange({ ...event.log, request: { ...event.log.request, body: null } })
+        : null,
       error: storableCause(event.error),
     },
   };

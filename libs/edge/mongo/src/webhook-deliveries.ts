@@ -3,6 +3,7 @@ import {
   isAttempt,
   latestSnapshots,
   nextSnapshot,
+  snapshotId,
   type DeliverySnapshot,
   type WebhookDeliveryEvent,
 } from '@herald/webhooks';
@@ -82,6 +83,12 @@ export class WebhookDeliveryStore {
       .limit(1)
       .toArray();
     return snapshot ?? null;
+  }
+
+  /** The body a delivery was created with (kept on its first snapshot), or null. */
+  async payloadOf(deliveryId: string): Promise<string | null> {
+    const first = await this.snapshots.findOne({ _id: snapshotId(deliveryId, 1) });
+    return first?.payload ?? null;
   }
 
   /** The endpoint's deliveries as they stand, newest first. */
