@@ -23,6 +23,7 @@ export const ROLES = [
   'sender',
   'status-checker',
   'projector',
+  'webhooks',
   'kafka',
   'registry',
   'ferretdb',

@@ -12,16 +12,18 @@ const SCENARIOS = [
   'halfload',
   'retry',
   'apikey',
+  'webhooks',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<scenario>...]]
 
-  --quick   everything in under 3 minutes: 5,000 messages per throughput run instead of
+  --quick   a few minutes in all: 5,000 messages per throughput run instead of
             20,000, 10 s against the 100 ms provider instead of 15 s, 6 s at half load
             instead of 20 s, 100 retries due 1-15 s ahead instead of 300 due 1-60 s ahead,
             100 warm-up messages instead of 300, 500 POSTs and 20,000 key checks
-            instead of 2,000 and 100,000.
+            instead of 2,000 and 100,000, 5,000 webhook deliveries per webhooks run
+            instead of 20,000.
   --only    runs just these of ${SCENARIOS.join(', ')} (halfload needs instant), prints
             the table and leaves tools/bench/RESULTS.md alone: for trying a change.
 
@@ -64,6 +66,14 @@ export interface Plan {
   halfLoadSeconds: number;
   retryMessages: number;
   retryMaxSeconds: number;
+  /**
+   * Webhook deliveries per webhooks throughput run, with 1 endpoint and with `webhookEndpoints`
+   * (every message is delivered to each, so that run has 1/webhookEndpoints as many messages),
+   * and each run's time limit. The half-load run lasts halfLoadSeconds.
+   */
+  webhookDeliveries: number;
+  webhookEndpoints: number;
+  webhookTimeoutMs: number;
 }
 
 export function plan(quick: boolean): Plan {
@@ -79,6 +89,9 @@ export function plan(quick: boolean): Plan {
         halfLoadSeconds: 6,
         retryMessages: 100,
         retryMaxSeconds: 15,
+        webhookDeliveries: 5_000,
+        webhookEndpoints: 100,
+        webhookTimeoutMs: 60_000,
       }
     : {
         quick,
@@ -91,5 +104,8 @@ export function plan(quick: boolean): Plan {
         halfLoadSeconds: 20,
         retryMessages: 300,
         retryMaxSeconds: 60,
+        webhookDeliveries: 20_000,
+        webhookEndpoints: 100,
+        webhookTimeoutMs: 240_000,
       };
 }

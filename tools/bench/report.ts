@@ -10,10 +10,27 @@ import { infraMode, REPO_ROOT } from '@tools/harness';
 import type { BenchRun } from './context';
 import { ROLES, type CpuUsage } from './cpu-usage';
 import type { Throughput } from './herald/load';
-import { APPS, MAX_IN_FLIGHT, PARTITION_CONCURRENCY, SERVICES } from './herald/services';
+import {
+  APPS,
+  MAX_IN_FLIGHT,
+  PARTITION_CONCURRENCY,
+  SERVICES,
+  WEBHOOKS_SERVICE,
+} from './herald/services';
+import type { WebhookRun } from './herald/webhook-deliveries';
 import { say } from './log';
+import type { Plan } from './plan';
+import type { WebhooksResult } from './scenarios/webhooks';
 import { runCommand } from './shell';
-import { formatInt, formatMb, formatMs, formatRate, formatRatio, markdownTable } from './stats';
+import {
+  formatDeliveryRate,
+  formatInt,
+  formatMb,
+  formatMs,
+  formatRate,
+  formatRatio,
+  markdownTable,
+} from './stats';
 
 const RESULTS_FILE = join(REPO_ROOT, 'tools', 'bench', 'RESULTS.md');
 
@@ -51,6 +68,14 @@ Rows:
 - **key check**: the access guard's work for a cached secret key (header parsed, SHA-256, hash
   looked up and compared in constant time), timed call by call in the bench process; its share
   of the POST's p50 is what the check adds to a POST.
+- **webhook deliveries/s**: the webhooks service started with the four, one tenant's endpoints
+  (subscribed to \`message.sent\`) on a simulator's Standard Webhooks receivers, each secret
+  registered there so every signature is checked on arrival; deliveries ÷ (first → last received
+  at the receivers), counting one verified delivery per endpoint and message. With 100
+  endpoints every message goes to each, so the run has 1/100 as many messages for as many
+  deliveries. After a warm-up whose messages are delivered too, not counted.
+- **webhook latency at half load**: the receiver's arrival time − the payload's \`timestamp\`
+  (the \`sent\` event's time), at half the 1-endpoint deliveries/s, 1 endpoint.
 - **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
 
 The CPU table: CPU time each process spent in each throughput run's timed window (from
@@ -72,11 +97,20 @@ export function writeReport(run: BenchRun, trial: boolean): void {
   if (failures.length > 0) {
     process.stdout.write(`\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
   }
-  const measured = [results.kafkajs, results.bullmq, results.instant, results.slow, results.paced];
+  const measured = [
+    results.kafkajs,
+    results.bullmq,
+    results.instant,
+    results.slow,
+    results.paced,
+    results.retry,
+    results.apikey,
+    results.webhooks,
+  ];
   const file = relative(REPO_ROOT, RESULTS_FILE);
   if (trial) {
     say(`--only: ${file} left as it was`);
-  } else if (measured.some((result) => result !== undefined) || results.retry || results.apikey) {
+  } else if (measured.some((result) => result !== undefined)) {
     appendResults(report.entry);
     say(`appended to ${file}`);
   } else {
@@ -86,7 +120,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
 
 function renderReport(run: BenchRun): { table: string; targets: string; entry: string } {
   const { settings, results, failures, notes, runId } = run;
-  const { kafkajs, bullmq, instant, slow, paced, retry, apikey } = results;
+  const { kafkajs, bullmq, instant, slow, paced, retry, apikey, webhooks } = results;
   // An incomplete run's rate is what it reached before its time limit.
   const rate = (t: Throughput | undefined) =>
     t ? `${formatRate(t.perSecond)}${t.complete === false ? ' (incomplete)' : ''}` : '—';
@@ -160,6 +194,7 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       '',
       '',
     ],
+    ...webhookRows(settings, webhooks),
   ];
   for (const name of APPS) {
     const rss = results.rss.get(name);
@@ -183,13 +218,20 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
   ];
   const kafkaRatio = instant && kafkajs ? instant.perSecond / kafkajs.perSecond : undefined;
   const bullRatio = instant && bullmq ? instant.perSecond / bullmq.perSecond : undefined;
-  const rssServices = SERVICES.map((name) => ({ name, rss: results.rss.get(name) }));
+  // The webhooks service counts when it ran; the four must all have.
+  const rssServices = [...SERVICES, WEBHOOKS_SERVICE].map((name) => ({
+    name,
+    rss: results.rss.get(name),
+  }));
   const worstRss = rssServices.reduce<{ name: string; bytes: number } | undefined>(
     (worst, { name, rss }) =>
       rss && (!worst || rss.bytes > worst.bytes) ? { name, bytes: rss.bytes } : worst,
     undefined,
   );
-  const allRss = rssServices.every(({ rss }) => rss !== undefined);
+  const allRss = SERVICES.every((name) => results.rss.get(name) !== undefined);
+  const webhookRuns = [webhooks?.oneEndpoint, webhooks?.manyEndpoints, webhooks?.halfLoad].filter(
+    (run): run is WebhookRun => run !== undefined,
+  );
   const targetRows: string[][] = [
     [
       'Herald e2e ≥ 60% of the kafkajs ceiling (instant provider)',
@@ -256,6 +298,17 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       ),
     ],
     [
+      'every webhook delivery verified by its receiver',
+      ...verdict(
+        webhookRuns.length > 0 ? webhookRuns.every((run) => run.refused === 0) : undefined,
+        webhookRuns.length > 0
+          ? `${formatInt(sum(webhookRuns, (run) => run.delivered))} verified, ` +
+              `${formatInt(sum(webhookRuns, (run) => run.refused))} refused, ` +
+              `${formatInt(sum(webhookRuns, (run) => run.repeated))} repeated`
+          : '—',
+      ),
+    ],
+    [
       'each service ≤ 250 MB RSS',
       ...verdict(
         allRss && worstRss ? worstRss.bytes <= 250 * 1024 * 1024 : undefined,
@@ -269,6 +322,11 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
     { label: `Herald ${settings.slowLatencyMs} ms`, run: slow },
     { label: 'kafkajs loop', run: kafkajs },
     { label: 'BullMQ', run: bullmq },
+    { label: 'webhooks, 1 endpoint (per delivery)', run: perDelivery(webhooks?.oneEndpoint) },
+    {
+      label: `webhooks, ${webhooks?.manyEndpoints?.endpoints ?? settings.webhookEndpoints} endpoints (per delivery)`,
+      run: perDelivery(webhooks?.manyEndpoints),
+    },
   ]);
 
   const mode = infraMode();
@@ -276,7 +334,11 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
     `${results.partitions ?? '?'} partitions on herald.messages.requested; one instance of each ` +
     `service; HERALD_MAX_IN_FLIGHT=${MAX_IN_FLIGHT}, HERALD_PARTITION_CONCURRENCY=${PARTITION_CONCURRENCY}; ` +
     `warm-up ${settings.warmUp} messages after a 1-message probe (only the probe before the half-load and retry runs; the half-load summaries include it); ` +
-    `half load for ${settings.halfLoadSeconds} s; retries with Retry-After 1–${settings.retryMaxSeconds} s`;
+    `half load for ${settings.halfLoadSeconds} s; retries with Retry-After 1–${settings.retryMaxSeconds} s` +
+    (webhooks
+      ? '; webhooks service at its defaults (HERALD_WEBHOOK_ENDPOINT_CONCURRENCY=16, ' +
+        'HERALD_WEBHOOK_SLOW_AFTER_MS=500), its endpoints on a recording simulator of their own'
+      : '');
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const entry = [
     `## ${date} — ${settings.quick ? 'quick run' : 'full run'} ${runId}`,
@@ -300,15 +362,75 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
 }
 
 /**
+ * The webhooks rows: deliveries per second with 1 endpoint and with many (how many messages
+ * made how many deliveries said in the row), and the latency at half load.
+ */
+function webhookRows(settings: Plan, webhooks: WebhooksResult | undefined): string[][] {
+  const one = webhooks?.oneEndpoint;
+  const many = webhooks?.manyEndpoints;
+  const paced = webhooks?.halfLoad;
+  const rate = (run: WebhookRun | undefined) =>
+    run
+      ? `${formatDeliveryRate(run.perSecond)} (${run.complete ? '' : 'incomplete, '}${run.seconds.toFixed(1)} s)`
+      : '—';
+  const manyEndpoints = many?.endpoints ?? settings.webhookEndpoints;
+  const manyMessages = many?.messages ?? Math.ceil(settings.webhookDeliveries / manyEndpoints);
+  return [
+    [
+      `webhook deliveries/s, 1 endpoint (${formatInt(one?.messages ?? settings.webhookDeliveries)} msgs ` +
+        `→ ${formatInt(one?.expected ?? settings.webhookDeliveries)} deliveries)`,
+      rate(one),
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      `webhook deliveries/s, ${manyEndpoints} endpoints (${formatInt(manyMessages)} msgs × ` +
+        `${manyEndpoints} = ${formatInt(manyMessages * manyEndpoints)} deliveries)`,
+      rate(many),
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      `webhook latency p50 / p99 at half load, sent → received ` +
+        `(${paced?.targetRate !== undefined ? formatDeliveryRate(paced.targetRate) : '—'}, 1 endpoint)`,
+      paced
+        ? `${formatMs(paced.latency.p50)} / ${formatMs(paced.latency.p99)}` +
+          (paced.complete ? '' : ' (incomplete)')
+        : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+  ];
+}
+
+/** A webhooks burst as a CPU table column: CPU per delivery, at its deliveries/s. */
+function perDelivery(run: WebhookRun | undefined): CpuColumn['run'] {
+  return run && { messages: run.delivered, perSecond: run.perSecond, cpu: run.cpu };
+}
+
+function sum<T>(items: readonly T[], value: (item: T) => number): number {
+  return items.reduce((total, item) => total + value(item), 0);
+}
+
+interface CpuColumn {
+  label: string;
+  run: Pick<Throughput, 'messages' | 'perSecond' | 'cpu'> | undefined;
+}
+
+/**
  * CPU per message of every process in each throughput run's window, and what that allows: on a
  * machine whose cores are all busy, cores ÷ CPU per message is the most any arrangement of the
  * same work could reach.
  */
-function cpuTable(
-  columns: ReadonlyArray<{ label: string; run: Throughput | undefined }>,
-): string | undefined {
+function cpuTable(columns: readonly CpuColumn[]): string | undefined {
   const measured = columns.filter(
-    (c): c is { label: string; run: Throughput & { cpu: CpuUsage } } =>
+    (c): c is { label: string; run: NonNullable<CpuColumn['run']> & { cpu: CpuUsage } } =>
       c.run?.cpu !== undefined && c.run.messages > 0,
   );
   if (measured.length === 0) return undefined;

@@ -8,7 +8,8 @@
  * run failed to complete or any retry fired early. Targets missed are reported, not failed.
  *
  * Each Herald scenario gets freshly started services (their metrics start at zero, and their
- * peak RSS is the scenario's), one instance of each, against its own MongoDB database. The
+ * peak RSS is the scenario's), one instance of each, against its own MongoDB database; the
+ * webhooks scenario adds the webhooks service, its endpoints on a simulator of their own. The
  * scenarios are in scenarios/, the Herald runner in herald/, the report in report.ts.
  */
 
@@ -25,6 +26,7 @@ import { instantThroughput } from './scenarios/instant';
 import { slowProviderThroughput } from './scenarios/latency100';
 import { retryPrecision } from './scenarios/retry';
 import { apiKeyCost } from './scenarios/apikey';
+import { webhookDeliveries } from './scenarios/webhooks';
 
 async function main(): Promise<number> {
   const args = parseArguments(process.argv.slice(2));
@@ -51,6 +53,7 @@ async function main(): Promise<number> {
     if (wanted('halfload')) results.paced = await halfLoadLatency(context, results.instant);
     if (wanted('retry')) results.retry = await retryPrecision(context);
     if (wanted('apikey')) results.apikey = await apiKeyCost(context);
+    if (wanted('webhooks')) results.webhooks = await webhookDeliveries(context);
   } catch (error) {
     failures.push(errorMessage(error).split('\n')[0] ?? 'failed');
     say(`failed: ${errorMessage(error)}`);

@@ -45,6 +45,11 @@ export function formatRate(perSecond: number): string {
   return Number.isFinite(perSecond) ? `${formatInt(perSecond)} msg/s` : '—';
 }
 
+/** A rate in webhook deliveries per second. */
+export function formatDeliveryRate(perSecond: number): string {
+  return Number.isFinite(perSecond) ? `${formatInt(perSecond)} deliveries/s` : '—';
+}
+
 /** Milliseconds, with one decimal under 10 ms. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '—';

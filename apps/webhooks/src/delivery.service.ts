@@ -51,7 +51,11 @@ export class DeliveryService {
     @Inject(EndpointDirectory) private readonly directory: EndpointDirectory,
     @Inject(WebhookEndpointStore) private readonly endpoints: WebhookEndpointStore,
   ) {
-    this.calls = new EndpointCalls(config.webhooks.endpointConcurrency, config.webhooks.timeoutMs);
+    this.calls = new EndpointCalls(
+      config.webhooks.endpointConcurrency,
+      config.webhooks.timeoutMs,
+      config.webhooks.slowAfterMs,
+    );
   }
 
   start(): Promise<RunningConsumer[]> {
@@ -91,7 +95,8 @@ export class DeliveryService {
       return this.handOff(key, task, handedOff);
     }
 
-    if (this.calls.busy(endpoint.id)) {
+    const budget = this.calls.budgetFor(endpoint.id);
+    if (!(await this.calls.acquire(endpoint.id, budget))) {
       webhookMetrics.deferred.inc();
       return [
         await scheduleTask(this.codec, TOPICS.webhookDeliveries.name, {
@@ -111,7 +116,6 @@ export class DeliveryService {
         this.config.webhooks.timeoutMs,
       ),
     );
-    const budget = this.calls.budgetFor(endpoint.id, this.config.webhooks.slowAfterMs);
     const result = await this.calls.within(call, budget);
     if (result) return this.record(task, endpoint, result);
 

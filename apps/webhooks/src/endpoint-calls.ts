@@ -1,6 +1,6 @@
 import type { WebhookCallResult } from '@herald/webhooks';
 
-/** How long an endpoint counts as slow after a call of it outlasted the budget. */
+/** How long an endpoint counts as slow after a call of it outlasted the budget (unless a later call settles fast). */
 const SLOW_FOR_MS = 60_000;
 
 /** How long a handed-off call's result waits to be taken before it is forgotten. */
@@ -31,39 +31,82 @@ export const HANDED_OFF_RECHECK_MS = 1_000;
  */
 export class EndpointCalls {
   private readonly inFlight = new Map<string, number>();
+  /** Deliveries waiting for a free call slot of their endpoint, first come first served. */
+  private readonly waiting = new Map<string, (() => void)[]>();
   private readonly handedOff = new Map<string, EndpointCall>();
   private readonly slowUntil = new Map<string, number>();
 
   constructor(
     private readonly endpointConcurrency: number,
     private readonly timeoutMs: number,
+    private readonly slowAfterMs: number,
   ) {}
 
-  /** Whether the endpoint already has its most calls in flight. */
-  busy(endpointId: string): boolean {
-    return (this.inFlight.get(endpointId) ?? 0) >= this.endpointConcurrency;
+  /**
+   * Takes one of the endpoint's call slots, waiting up to `ms` for one to free up (a fast
+   * endpoint frees its slots within milliseconds); false when none came, and the delivery
+   * waits its turn outside the batch instead.
+   */
+  async acquire(endpointId: string, ms: number): Promise<boolean> {
+    const used = this.inFlight.get(endpointId) ?? 0;
+    if (used < this.endpointConcurrency) {
+      this.inFlight.set(endpointId, used + 1);
+      return true;
+    }
+    if (ms <= 0) return false;
+    return new Promise<boolean>((resolve) => {
+      const queue = this.waiting.get(endpointId) ?? [];
+      // The releasing call hands its slot over as it is: inFlight stays as it was.
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const index = queue.indexOf(wake);
+        if (index >= 0) queue.splice(index, 1);
+        if (queue.length === 0) this.waiting.delete(endpointId);
+        resolve(false);
+      }, ms);
+      queue.push(wake);
+      this.waiting.set(endpointId, queue);
+    });
   }
 
+  private release(endpointId: string): void {
+    const next = this.waiting.get(endpointId)?.shift();
+    if (next) {
+      next();
+      return;
+    }
+    this.waiting.delete(endpointId);
+    const left = (this.inFlight.get(endpointId) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(endpointId, left);
+    else this.inFlight.delete(endpointId);
+  }
+
+  /** Makes a call in a slot taken with acquire(); the slot is released when it settles. */
   start(endpointId: string, call: () => Promise<WebhookCallResult>): EndpointCall {
-    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
+    const startedAt = Date.now();
     const started: EndpointCall = {
       endpointId,
       settled: false,
       // A margin past the timeout: the call's own timer, then its promise, must have fired.
-      settledBy: Date.now() + this.timeoutMs + 250,
+      settledBy: startedAt + this.timeoutMs + 250,
       result: call().finally(() => {
         started.settled = true;
-        const left = (this.inFlight.get(endpointId) ?? 1) - 1;
-        if (left > 0) this.inFlight.set(endpointId, left);
-        else this.inFlight.delete(endpointId);
+        // Each settled call says whether the endpoint is slow now: a fast answer clears it.
+        if (Date.now() - startedAt > this.slowAfterMs) {
+          this.slowUntil.set(endpointId, Date.now() + SLOW_FOR_MS);
+        } else this.slowUntil.delete(endpointId);
+        this.release(endpointId);
       }),
     };
     return started;
   }
 
-  /** How long a batch may wait for a call to this endpoint before handing it off. */
-  budgetFor(endpointId: string, slowAfterMs: number): number {
-    return (this.slowUntil.get(endpointId) ?? 0) > Date.now() ? 0 : slowAfterMs;
+  /** How long a batch may wait for a call to this endpoint (or a slot) before handing it off. */
+  budgetFor(endpointId: string): number {
+    return (this.slowUntil.get(endpointId) ?? 0) > Date.now() ? 0 : this.slowAfterMs;
   }
 
   /** The call's result if it settles within `ms`, else undefined. */
@@ -80,7 +123,8 @@ export class EndpointCalls {
   }
 
   handOff(key: string, call: EndpointCall): void {
-    this.slowUntil.set(call.endpointId, Date.now() + SLOW_FOR_MS);
+    // Outlasting the budget is slowness measured; until the call settles and says otherwise.
+    if (!call.settled) this.slowUntil.set(call.endpointId, Date.now() + SLOW_FOR_MS);
     this.handedOff.set(key, call);
     const forget = setTimeout(
       () => this.handedOff.delete(key),

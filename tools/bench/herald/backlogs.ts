@@ -108,17 +108,19 @@ export function describeBacklogs(
   samples: StageBacklogs['samples'],
   stages: readonly Stage[] = STAGES,
 ): string {
-  return stages.map(({ stage }) => {
-    let max = 0;
-    let at = 0;
-    for (const sample of samples) {
-      if ((sample.backlog[stage] ?? 0) > max) {
-        max = sample.backlog[stage] ?? 0;
-        at = sample.at;
+  return stages
+    .map(({ stage }) => {
+      let max = 0;
+      let at = 0;
+      for (const sample of samples) {
+        if ((sample.backlog[stage] ?? 0) > max) {
+          max = sample.backlog[stage] ?? 0;
+          at = sample.at;
+        }
       }
-    }
-    return `${stage} max ${formatInt(max)} (at ${at.toFixed(0)} s)`;
-  }).join(' · ');
+      return `${stage} max ${formatInt(max)} (at ${at.toFixed(0)} s)`;
+    })
+    .join(' · ');
 }
 
 // ---------------------------------------------------------------------------------------------
