@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createMongoClient, heraldDb, WEBHOOK_DELIVERIES } from '@herald/mongo';
+import { createMongoClient, deliveriesCollectionName, heraldDb } from '@herald/mongo';
 import { WEBHOOK_SCHEDULE } from '@herald/webhooks';
 import { policyDelayMs } from '@herald/retry-policy';
 import type { RecordedRequest } from '@tools/provider-sim';
@@ -406,7 +406,9 @@ describe('outbound webhooks (the real broker, registry and MongoDB)', () => {
     const env = testEnv();
     const mongo = await createMongoClient(env.mongodbUri).connect();
     try {
-      const collection = heraldDb(mongo, env.mongodbUri).collection(WEBHOOK_DELIVERIES);
+      const collection = heraldDb(mongo, env.mongodbUri).collection(
+        deliveriesCollectionName(endpoint.id),
+      );
       const plain = (docs: unknown[]) => docs.map((doc) => JSON.stringify(doc));
       const before = plain(await collection.find().sort({ _id: 1 }).toArray());
       expect(before.length).toBeGreaterThan(0);
@@ -425,5 +427,5 @@ describe('outbound webhooks (the real broker, registry and MongoDB)', () => {
     } finally {
       await mongo.close();
     }
-  });
+  }, 300_000);
 });

@@ -10,12 +10,7 @@ import {
   type Output,
   type RunningConsumer,
 } from '@herald/kafka';
-import {
-  createMongoClient,
-  heraldDb,
-  WEBHOOK_DELIVERIES,
-  WebhookDeliveryStore,
-} from '@herald/mongo';
+import { createMongoClient, heraldDb, WebhookDeliveryStore } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import type { WebhookDeliveryEvent } from '@herald/webhooks';
@@ -89,12 +84,8 @@ export async function rebuildDeliveries(config: HeraldConfig): Promise<{ events:
       );
     }
     const db = heraldDb(mongo, config.mongodbUri);
-    await db
-      .collection(WEBHOOK_DELIVERIES)
-      .drop()
-      .catch(() => undefined);
     const store = new WebhookDeliveryStore(db);
-    await store.ensureIndexes();
+    await store.dropAll();
     const codec = AvroCodec.connect(
       config.schemaRegistryUrl,
       resolveSchemaDir(config.schemaDir),

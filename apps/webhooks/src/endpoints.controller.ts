@@ -155,7 +155,7 @@ export class EndpointsController {
     @Param('deliveryId') deliveryId: string,
   ) {
     const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    const attempts = await this.deliveries.attemptsOf(delivery.deliveryId);
+    const attempts = await this.deliveries.attemptsOf(id, delivery.deliveryId);
     return { ...toApiDelivery(delivery), attempts: attempts.map(toApiAttempt) };
   }
 
@@ -169,7 +169,7 @@ export class EndpointsController {
   ) {
     await this.endpointOr404(caller, id);
     const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    const payload = await this.deliveries.payloadOf(deliveryId);
+    const payload = await this.deliveries.payloadOf(id, deliveryId);
     if (delivery.status === 'pending' || payload === null) {
       throw new HttpException(
         {
@@ -206,7 +206,7 @@ export class EndpointsController {
       limit: 10_000,
     })) {
       if (doc.tenantId !== caller.tenantId) continue;
-      const payload = await this.deliveries.payloadOf(doc.deliveryId);
+      const payload = await this.deliveries.payloadOf(id, doc.deliveryId);
       if (payload !== null) failed.push({ delivery: doc, payload });
     }
     await this.resender.resend(failed);
@@ -220,7 +220,7 @@ export class EndpointsController {
   }
 
   private async deliveryOr404(caller: Principal, endpointId: string, deliveryId: string) {
-    const delivery = await this.deliveries.latest(deliveryId);
+    const delivery = await this.deliveries.latest(endpointId, deliveryId);
     if (!delivery || delivery.tenantId !== caller.tenantId || delivery.endpointId !== endpointId) {
       throw notFound('delivery', deliveryId);
     }

@@ -36,7 +36,6 @@ export class WebhooksService
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.deliveries.ensureIndexes();
     this.consumers.push(
       await runDeliveryProjection(this.config, this.kafka, this.codec, this.deliveries),
     );

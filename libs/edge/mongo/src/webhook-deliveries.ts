@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import {
   isAttempt,
@@ -9,58 +10,76 @@ import {
 } from '@herald/webhooks';
 import { duplicateIndexes } from './duplicate-keys';
 
-export const WEBHOOK_DELIVERIES = 'webhook_deliveries';
+/** Each endpoint's deliveries are in their own collection, named with this prefix. */
+export const WEBHOOK_DELIVERIES_PREFIX = 'webhook_deliveries_';
 
 /** Deliveries whose latest snapshot this writer remembers, so it need not read them back. */
 const KNOWN_DELIVERIES = 20_000;
 
 /**
+ * The collection of one endpoint's delivery snapshots. An endpoint id Herald made (`ep_` and
+ * hex) is used as it is; anything else (a forged event's) is hashed into a safe name.
+ */
+export function deliveriesCollectionName(endpointId: string): string {
+  const safe = /^[A-Za-z0-9_]{1,64}$/.test(endpointId)
+    ? endpointId
+    : `h_${createHash('sha256').update(endpointId).digest('hex').slice(0, 40)}`;
+  return `${WEBHOOK_DELIVERIES_PREFIX}${safe}`;
+}
+
+/**
  * The deliveries projection (herald.webhook-delivery-events → MongoDB), as insert-only
- * snapshots (see DeliverySnapshot): a replayed event inserts a snapshot that is already there,
- * a duplicate-key no-op. A delivery's events all come from one partition (they are keyed by
- * endpoint), so one writer at a time folds each; the writer remembers the latest snapshot of
+ * snapshots (see DeliverySnapshot), one collection per endpoint: FerretDB v1 scans a whole
+ * collection for every query, so the deliveries API and the writer's read-backs cost what one
+ * endpoint's history holds, not everyone's. A replayed event inserts a snapshot that is already
+ * there, a duplicate-key no-op. A delivery's events all come from one partition (they are keyed
+ * by endpoint), so one writer at a time folds each; the writer remembers the latest snapshot of
  * the deliveries it wrote and reads one back only after a restart or a rebalance.
  */
 export class WebhookDeliveryStore {
-  readonly snapshots: Collection<DeliverySnapshot>;
   private readonly known = new Map<string, DeliverySnapshot>();
 
-  constructor(db: Db) {
-    this.snapshots = db.collection<DeliverySnapshot>(WEBHOOK_DELIVERIES);
-  }
+  constructor(private readonly db: Db) {}
 
-  /** For MongoDB's reads; FerretDB v1 keeps them for uniqueness only (README). */
-  async ensureIndexes(): Promise<void> {
-    await this.snapshots.createIndex(
-      { endpointId: 1, createdAt: -1 },
-      { name: 'endpoint_created' },
-    );
-    await this.snapshots.createIndex({ deliveryId: 1, seq: -1 }, { name: 'delivery_seq' });
+  snapshotsOf(endpointId: string): Collection<DeliverySnapshot> {
+    return this.db.collection<DeliverySnapshot>(deliveriesCollectionName(endpointId));
   }
 
   /** Applies a batch of events, in their order. */
   async write(events: readonly WebhookDeliveryEvent[]): Promise<void> {
+    const byEndpoint = new Map<string, WebhookDeliveryEvent[]>();
+    for (const event of events) {
+      if (event.deliveryId === null) continue;
+      const list = byEndpoint.get(event.endpointId);
+      if (list) list.push(event);
+      else byEndpoint.set(event.endpointId, [event]);
+    }
+    for (const [endpointId, list] of byEndpoint) await this.writeEndpoint(endpointId, list);
+  }
+
+  private async writeEndpoint(endpointId: string, events: WebhookDeliveryEvent[]): Promise<void> {
+    const snapshots = this.snapshotsOf(endpointId);
     const fresh: DeliverySnapshot[] = [];
     const latest = new Map<string, DeliverySnapshot | null>();
     // Deliveries this writer has not seen since it started are read back in one query.
     const unknown = new Set<string>();
     for (const event of events) {
-      const id = event.deliveryId;
-      if (id !== null && event.seq > 1 && !this.known.has(id)) unknown.add(id);
+      const id = event.deliveryId!;
+      if (event.seq > 1 && !this.known.has(id)) unknown.add(id);
     }
     if (unknown.size > 0) {
-      const stored = await this.snapshots.find({ deliveryId: { $in: [...unknown] } }).toArray();
+      const stored = await snapshots.find({ deliveryId: { $in: [...unknown] } }).toArray();
       for (const snapshot of latestSnapshots(stored)) latest.set(snapshot.deliveryId, snapshot);
     }
     for (const event of events) {
-      if (event.deliveryId === null) continue;
-      const previous = latest.get(event.deliveryId) ?? this.known.get(event.deliveryId) ?? null;
+      const id = event.deliveryId!;
+      const previous = latest.get(id) ?? this.known.get(id) ?? null;
       const next = nextSnapshot(previous, event);
       if (next) fresh.push(next);
-      latest.set(event.deliveryId, next ?? previous);
+      latest.set(id, next ?? previous);
     }
     if (fresh.length > 0) {
-      await this.snapshots.insertMany(fresh, { ordered: false }).catch((error: unknown) => {
+      await snapshots.insertMany(fresh, { ordered: false }).catch((error: unknown) => {
         // Replays: the snapshot is there already. Anything else is rethrown.
         duplicateIndexes(error, fresh.length);
       });
@@ -76,18 +95,15 @@ export class WebhookDeliveryStore {
   }
 
   /** A delivery as it stands now, or null. */
-  async latest(deliveryId: string): Promise<DeliverySnapshot | null> {
-    const [snapshot] = await this.snapshots
-      .find({ deliveryId })
-      .sort({ seq: -1 })
-      .limit(1)
-      .toArray();
-    return snapshot ?? null;
+  async latest(endpointId: string, deliveryId: string): Promise<DeliverySnapshot | null> {
+    return (
+      latestSnapshots(await this.snapshotsOf(endpointId).find({ deliveryId }).toArray())[0] ?? null
+    );
   }
 
   /** The body a delivery was created with (kept on its first snapshot), or null. */
-  async payloadOf(deliveryId: string): Promise<string | null> {
-    const first = await this.snapshots.findOne({ _id: snapshotId(deliveryId, 1) });
+  async payloadOf(endpointId: string, deliveryId: string): Promise<string | null> {
+    const first = await this.snapshotsOf(endpointId).findOne({ _id: snapshotId(deliveryId, 1) });
     return first?.payload ?? null;
   }
 
@@ -96,12 +112,8 @@ export class WebhookDeliveryStore {
     endpointId: string,
     filter: { status?: string; since?: number; limit: number },
   ): Promise<DeliverySnapshot[]> {
-    const snapshots = await this.snapshots
-      .find({
-        endpointId,
-        ...(filter.since !== undefined ? { createdAt: { $gte: filter.since } } : {}),
-      })
-      .toArray();
+    const since = filter.since !== undefined ? { createdAt: { $gte: filter.since } } : {};
+    const snapshots = await this.snapshotsOf(endpointId).find(since).toArray();
     return latestSnapshots(snapshots)
       .filter((delivery) => filter.status === undefined || delivery.status === filter.status)
       .sort((a, b) => b.createdAt - a.createdAt || (a.deliveryId < b.deliveryId ? 1 : -1))
@@ -109,8 +121,17 @@ export class WebhookDeliveryStore {
   }
 
   /** Its attempts, in order. */
-  async attemptsOf(deliveryId: string): Promise<DeliverySnapshot[]> {
-    const snapshots = await this.snapshots.find({ deliveryId }).sort({ seq: 1 }).toArray();
-    return snapshots.filter((snapshot) => isAttempt(snapshot.last));
+  async attemptsOf(endpointId: string, deliveryId: string): Promise<DeliverySnapshot[]> {
+    const snapshots = await this.snapshotsOf(endpointId).find({ deliveryId }).toArray();
+    return snapshots.filter((snapshot) => isAttempt(snapshot.last)).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Drops every endpoint's deliveries (the rebuild). */
+  async dropAll(): Promise<void> {
+    const collections = await this.db.listCollections({}, { nameOnly: true }).toArray();
+    for (const { name } of collections) {
+      if (name.startsWith(WEBHOOK_DELIVERIES_PREFIX)) await this.db.collection(name).drop();
+    }
+    this.known.clear();
   }
 }
