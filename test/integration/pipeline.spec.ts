@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
 import type { MongoClient } from 'mongodb';
 import { createKafka, readToEnd } from '@herald/kafka';
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { BUILT_IN_POLICIES } from '@herald/retry-policy';
 import { TOPICS } from '@herald/topics';
-import { Herald, ms } from '../support/herald';
-import { builtEntry, REPO_ROOT } from '@tools/harness';
+import { Herald, ms, runRebuild } from '../support/herald';
 import { testEnv } from '../support/servers';
 import { readWholeTopic } from '../support/topics';
 import { waitFor } from '@tools/harness';
@@ -252,12 +250,7 @@ describe('the delivery pipeline against the real servers', () => {
     projector.process.kill('SIGTERM');
     await projector.exited;
 
-    const rebuild = spawnSync(process.execPath, [builtEntry('projector'), 'rebuild'], {
-      cwd: REPO_ROOT,
-      env: process.env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const rebuild = runRebuild('projector');
     expect(rebuild.stderr).not.toMatch(/failed/);
     expect(rebuild.status).toBe(0);
     expect(

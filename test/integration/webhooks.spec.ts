@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createMongoClient, deliveriesCollectionName, heraldDb } from '@herald/mongo';
 import { WEBHOOK_SCHEDULE } from '@herald/webhooks';
 import { policyDelayMs } from '@herald/retry-policy';
 import type { RecordedRequest } from '@tools/provider-sim';
-import { builtEntry, REPO_ROOT, waitFor } from '@tools/harness';
+import { waitFor } from '@tools/harness';
 import { testEnv } from '../support/servers';
-import { Herald } from '../support/herald';
+import { Herald, runRebuild } from '../support/herald';
 import {
   createEndpoint,
   delivery,
@@ -412,12 +411,7 @@ describe('outbound webhooks (the real broker, registry and MongoDB)', () => {
       const plain = (docs: unknown[]) => docs.map((doc) => JSON.stringify(doc));
       const before = plain(await collection.find().sort({ _id: 1 }).toArray());
       expect(before.length).toBeGreaterThan(0);
-      const rebuild = spawnSync(process.execPath, [builtEntry('webhooks'), 'rebuild'], {
-        cwd: REPO_ROOT,
-        env: process.env,
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
+      const rebuild = runRebuild('webhooks');
       expect(rebuild.stderr).not.toMatch(/failed/);
       expect(rebuild.status).toBe(0);
       // Everything projected before is there again, identical; the topic may hold a few events

@@ -1,3 +1,4 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,9 @@ import {
 import {
   apiKeysEnv,
   bearer,
+  builtEntry,
   newTenantKey,
+  REPO_ROOT,
   startService,
   stopService,
   waitFor,
@@ -205,3 +208,13 @@ export class Herald {
 }
 
 export const ms = (iso: string | null | undefined): number => (iso ? Date.parse(iso) : NaN);
+
+/** `node dist/apps/<app>/main.js rebuild`, as an operator runs it (its services stopped first). */
+export function runRebuild(app: 'projector' | 'webhooks'): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [builtEntry(app), 'rebuild'], {
+    cwd: REPO_ROOT,
+    env: process.env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}

@@ -13,6 +13,7 @@ import type { HeraldConfig } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
 import { identityProblems, ingestRequest } from '@herald/decisions';
 import {
+  consumerSettingsFrom,
   deadLetter,
   decodeOrDeadLetter,
   eventOutput,
@@ -51,12 +52,9 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
       kafka: this.kafka,
       groupId: 'herald-ingest',
       topics: [TOPICS.messagesRequested.name],
-      instanceId: this.config.instanceId,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      shutdownGraceMs: this.config.shutdownGraceMs,
+      ...consumerSettingsFrom(this.config),
       service: 'ingest',
       logger: this.logger,
-      partitionsConsumedConcurrently: this.config.partitionConcurrency,
       maxInFlight: this.config.maxInFlight,
       handle: (message, topic, partition) => this.handle(message, topic, partition),
     });

@@ -17,6 +17,8 @@ import {
   type DeliveryTask,
 } from '@herald/decisions';
 import {
+  consumerSettingsFrom,
+  stopConsumers,
   errorMessage,
   eventOutput,
   isTransientFault,
@@ -56,10 +58,7 @@ export class SenderService
     this.consumers = await runScheduledWork<DeliveryTask>({
       kafka: this.kafka,
       codec: this.codec,
-      instanceId: this.config.instanceId,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      shutdownGraceMs: this.config.shutdownGraceMs,
-      partitionConcurrency: this.config.partitionConcurrency,
+      ...consumerSettingsFrom(this.config),
       maxInFlight: this.config.maxInFlight,
       groupId: 'herald-sender',
       service: 'sender',
@@ -73,10 +72,8 @@ export class SenderService
 
   /** While HTTP still answers (readiness 503): running calls finish and commit, nothing new starts. */
   async beforeApplicationShutdown(): Promise<void> {
-    const started = Date.now();
     this.logger.log(`stopping: running calls finish and commit, nothing new starts`);
-    await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
-    this.logger.log(`stopped consuming in ${Date.now() - started} ms`);
+    this.logger.log(`stopped consuming in ${await stopConsumers(this.consumers)} ms`);
   }
 
   async onApplicationShutdown(): Promise<void> {

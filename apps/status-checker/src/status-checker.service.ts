@@ -17,6 +17,8 @@ import {
   type StatusCheckTask,
 } from '@herald/decisions';
 import {
+  consumerSettingsFrom,
+  stopConsumers,
   errorMessage,
   eventOutput,
   isTransientFault,
@@ -56,10 +58,7 @@ export class StatusCheckerService
     this.consumers = await runScheduledWork<StatusCheckTask>({
       kafka: this.kafka,
       codec: this.codec,
-      instanceId: this.config.instanceId,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      shutdownGraceMs: this.config.shutdownGraceMs,
-      partitionConcurrency: this.config.partitionConcurrency,
+      ...consumerSettingsFrom(this.config),
       maxInFlight: this.config.maxInFlight,
       groupId: 'herald-status-checker',
       service: 'status-checker',
@@ -73,10 +72,8 @@ export class StatusCheckerService
 
   /** While HTTP still answers (readiness 503): running checks finish and commit, nothing new starts. */
   async beforeApplicationShutdown(): Promise<void> {
-    const started = Date.now();
     this.logger.log(`stopping: running checks finish and commit, nothing new starts`);
-    await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
-    this.logger.log(`stopped consuming in ${Date.now() - started} ms`);
+    this.logger.log(`stopped consuming in ${await stopConsumers(this.consumers)} ms`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -2,16 +2,16 @@ import { Logger } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
-  createKafka,
+  consumerSettingsFrom,
   decodeOrDeadLetter,
-  kafkaAuthenticationFailure,
   readToEnd,
   runBatchConsumer,
   type Output,
   type RunningConsumer,
 } from '@herald/kafka';
-import { createMongoClient, heraldDb, WebhookDeliveryStore } from '@herald/mongo';
-import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { WebhookDeliveryStore } from '@herald/mongo';
+import { withRebuildConnections } from '@herald/projection';
+import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import type { WebhookDeliveryEvent } from '@herald/webhooks';
 
@@ -54,10 +54,7 @@ export function runDeliveryProjection(
     kafka,
     groupId: DELIVERY_PROJECTION_GROUP,
     topics: [TOPICS.webhookDeliveryEvents.name],
-    instanceId: config.instanceId,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-    shutdownGraceMs: config.shutdownGraceMs,
-    partitionsConsumedConcurrently: config.partitionConcurrency,
+    ...consumerSettingsFrom(config),
     handleBatch: async (messages, _topic, partition) =>
       (await project(codec, store, messages, partition)).deadLetters,
   });
@@ -69,44 +66,27 @@ export function runDeliveryProjection(
  * stopped first; endpoints are configuration (not a projection) and are kept.
  */
 export async function rebuildDeliveries(config: HeraldConfig): Promise<{ events: number }> {
-  const kafka = createKafka(config.kafka);
-  const admin = kafka.admin();
-  await admin.connect().catch((error: unknown) => {
-    throw kafkaAuthenticationFailure(error, config.kafka) ?? error;
-  });
-  const mongo = await createMongoClient(config.mongodbUri).connect();
-  try {
-    const { groups } = await admin.describeGroups([DELIVERY_PROJECTION_GROUP]);
-    const live = groups[0];
-    if (live && live.members.length > 0) {
-      throw new Error(
-        `${live.members.length} webhooks service(s) are consuming (group ${DELIVERY_PROJECTION_GROUP} is ${live.state}); stop them first`,
+  return withRebuildConnections(
+    config,
+    DELIVERY_PROJECTION_GROUP,
+    'webhooks service(s)',
+    async ({ kafka, db, codec }) => {
+      const store = new WebhookDeliveryStore(db);
+      await store.dropAll();
+      let replayed = 0;
+      await readToEnd(
+        kafka,
+        TOPICS.webhookDeliveryEvents.name,
+        async (records, partition) => {
+          replayed += (await project(codec, store, records, partition)).events;
+        },
+        {
+          partitionsConsumedConcurrently: config.partitionConcurrency,
+          groupPrefix: 'herald-webhooks-rebuild',
+        },
       );
-    }
-    const db = heraldDb(mongo, config.mongodbUri);
-    const store = new WebhookDeliveryStore(db);
-    await store.dropAll();
-    const codec = AvroCodec.connect(
-      config.schemaRegistryUrl,
-      resolveSchemaDir(config.schemaDir),
-      config.schemaRegistryAuth,
-    );
-    let replayed = 0;
-    await readToEnd(
-      kafka,
-      TOPICS.webhookDeliveryEvents.name,
-      async (records, partition) => {
-        replayed += (await project(codec, store, records, partition)).events;
-      },
-      {
-        partitionsConsumedConcurrently: config.partitionConcurrency,
-        groupPrefix: 'herald-webhooks-rebuild',
-      },
-    );
-    logger.log(`rebuilt the deliveries from ${replayed} event(s)`);
-    return { events: replayed };
-  } finally {
-    await admin.disconnect();
-    await mongo.close();
-  }
+      logger.log(`rebuilt the deliveries from ${replayed} event(s)`);
+      return { events: replayed };
+    },
+  );
 }

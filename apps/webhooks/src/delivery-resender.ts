@@ -5,7 +5,7 @@ import { scheduleTask, TransactionalCommitter, type Output } from '@herald/kafka
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { resentDelivery, type DeliverySnapshot } from '@herald/webhooks';
-import { deliveryEventOutput } from './fan-out.service';
+import { deliveryEventOutput } from './delivery-outputs';
 
 /**
  * Resend and recover: for each finished delivery a `resent` event and its new first task, in

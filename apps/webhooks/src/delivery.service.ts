@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
+  consumerSettingsFrom,
   errorMessage,
   runScheduledWork,
   scheduleTask,
@@ -25,7 +26,7 @@ import {
 } from '@herald/webhooks';
 import { EndpointCalls, type EndpointCall } from './endpoint-calls';
 import { EndpointDirectory } from './endpoint-directory';
-import { deliveryEventOutput } from './fan-out.service';
+import { deliveryEventOutput } from './delivery-outputs';
 import { webhookMetrics } from './webhook-metrics';
 
 export const DELIVERY_GROUP = 'herald-webhooks';
@@ -62,10 +63,7 @@ export class DeliveryService {
     return runScheduledWork<WebhookDeliveryTask>({
       kafka: this.kafka,
       codec: this.codec,
-      instanceId: this.config.instanceId,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      shutdownGraceMs: this.config.shutdownGraceMs,
-      partitionConcurrency: this.config.partitionConcurrency,
+      ...consumerSettingsFrom(this.config),
       maxInFlight: this.config.maxInFlight,
       groupId: DELIVERY_GROUP,
       service: 'webhooks',

@@ -31,6 +31,9 @@ import { DeliveryResender } from './delivery-resender';
 
 const MAX_LIST = 100;
 
+/** The most deliveries one recover sends again (the newest). */
+const MAX_RECOVER = 10_000;
+
 /**
  * `/v1/webhook-endpoints`: a tenant's endpoints, their deliveries, resend and recover. Every
  * lookup is the caller's tenant's: another tenant's endpoint answers 404 like an unknown id.
@@ -154,9 +157,8 @@ export class EndpointsController {
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
   ) {
-    const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    const attempts = await this.deliveries.attemptsOf(id, delivery.deliveryId);
-    return { ...toApiDelivery(delivery), attempts: attempts.map(toApiAttempt) };
+    const { latest, attempts } = await this.deliveryOr404(caller, id, deliveryId);
+    return { ...toApiDelivery(latest), attempts: attempts.map(toApiAttempt) };
   }
 
   /** 202: a new run of the schedule with the same webhook-id; 409 while it is still pending. */
@@ -168,8 +170,7 @@ export class EndpointsController {
     @Param('deliveryId') deliveryId: string,
   ) {
     await this.endpointOr404(caller, id);
-    const delivery = await this.deliveryOr404(caller, id, deliveryId);
-    const payload = await this.deliveries.payloadOf(id, deliveryId);
+    const { latest: delivery, payload } = await this.deliveryOr404(caller, id, deliveryId);
     if (delivery.status === 'pending' || payload === null) {
       throw new HttpException(
         {
@@ -198,17 +199,9 @@ export class EndpointsController {
     if (!Number.isFinite(sinceMs)) {
       throw invalidRequest([{ field: 'since', problem: 'must be an ISO-8601 time' }]);
     }
-    const failed = [];
-    // Pages of the newest first, until the deliveries are older than `since`.
-    for (const doc of await this.deliveries.ofEndpoint(id, {
-      status: 'failed',
-      since: sinceMs,
-      limit: 10_000,
-    })) {
-      if (doc.tenantId !== caller.tenantId) continue;
-      const payload = await this.deliveries.payloadOf(id, doc.deliveryId);
-      if (payload !== null) failed.push({ delivery: doc, payload });
-    }
+    const failed = (await this.deliveries.failedSince(id, sinceMs, MAX_RECOVER)).filter(
+      ({ delivery }) => delivery.tenantId === caller.tenantId,
+    );
     await this.resender.resend(failed);
     return { resent: failed.length, ids: failed.map(({ delivery }) => delivery.deliveryId) };
   }
@@ -220,11 +213,12 @@ export class EndpointsController {
   }
 
   private async deliveryOr404(caller: Principal, endpointId: string, deliveryId: string) {
-    const delivery = await this.deliveries.latest(endpointId, deliveryId);
+    const history = await this.deliveries.history(endpointId, deliveryId);
+    const delivery = history?.latest;
     if (!delivery || delivery.tenantId !== caller.tenantId || delivery.endpointId !== endpointId) {
       throw notFound('delivery', deliveryId);
     }
-    return delivery;
+    return history;
   }
 }
 

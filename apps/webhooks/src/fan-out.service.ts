@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
 import {
+  consumerSettingsFrom,
   decodeOrDeadLetter,
   runWorkConsumer,
   scheduleTask,
@@ -14,14 +15,9 @@ import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import { toApiEvent, toApiMessage, toEventDocument } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
-import {
-  newDelivery,
-  receives,
-  webhookEventType,
-  webhookPayload,
-  type WebhookDeliveryEvent,
-} from '@herald/webhooks';
+import { newDelivery, receives, webhookEventType, webhookPayload } from '@herald/webhooks';
 import { EndpointDirectory } from './endpoint-directory';
+import { deliveryEventOutput, deliveryIdOf } from './delivery-outputs';
 import { MessageStates } from './message-states';
 
 export const FAN_OUT_GROUP = 'herald-webhooks-fan-out';
@@ -48,10 +44,7 @@ export class FanOutService {
       kafka: this.kafka,
       groupId: FAN_OUT_GROUP,
       topics: [TOPICS.messageEvents.name],
-      instanceId: this.config.instanceId,
-      sessionTimeoutMs: this.config.sessionTimeoutMs,
-      shutdownGraceMs: this.config.shutdownGraceMs,
-      partitionsConsumedConcurrently: this.config.partitionConcurrency,
+      ...consumerSettingsFrom(this.config),
       // One event at a time, in partition order: a message's state is folded event by event
       // (MessageStates), and fanning out is quick (a cached lookup and a few encodes).
       maxInFlight: 1,
@@ -103,25 +96,4 @@ export class FanOutService {
     }
     return outputs;
   }
-}
-
-/**
- * The delivery's id and `webhook-id`: derived from the endpoint and the message event, so a
- * fan-out redone after a crash names the same delivery.
- */
-export function deliveryIdOf(endpointId: string, messageEventId: string): string {
-  const digest = createHash('sha256').update(`${endpointId}:${messageEventId}`).digest('hex');
-  return `msg_${digest.slice(0, 32)}`;
-}
-
-/** A delivery event, keyed by its endpoint so an endpoint's history stays in order. */
-export async function deliveryEventOutput(
-  codec: AvroCodec,
-  event: WebhookDeliveryEvent,
-): Promise<Output> {
-  return {
-    topic: TOPICS.webhookDeliveryEvents.name,
-    key: event.endpointId,
-    value: await codec.encode(TOPICS.webhookDeliveryEvents.name, event),
-  };
 }

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import type { RunningConsumer } from '@herald/kafka';
+import { stopConsumers, type RunningConsumer } from '@herald/kafka';
 import { WebhookDeliveryStore } from '@herald/mongo';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
@@ -45,9 +45,7 @@ export class WebhooksService
 
   /** While HTTP still answers (readiness 503): running calls finish and commit. */
   async beforeApplicationShutdown(): Promise<void> {
-    const started = Date.now();
-    await Promise.allSettled(this.consumers.map((consumer) => consumer.stop()));
-    this.logger.log(`stopped consuming in ${Date.now() - started} ms`);
+    this.logger.log(`stopped consuming in ${await stopConsumers(this.consumers)} ms`);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import type { HeraldConfig } from '@herald/config';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import {
   decodeDueAt,
@@ -28,6 +29,33 @@ export interface ConsumerSettings {
    * (provider calls time out well within it).
    */
   shutdownGraceMs?: number;
+}
+
+/** What every service's consumers take from its configuration (HERALD_INSTANCE_ID and the rest). */
+export function consumerSettingsFrom(
+  config: Pick<
+    HeraldConfig,
+    'instanceId' | 'sessionTimeoutMs' | 'shutdownGraceMs' | 'partitionConcurrency'
+  >,
+): {
+  instanceId: string;
+  sessionTimeoutMs: number;
+  shutdownGraceMs: number;
+  partitionsConsumedConcurrently: number;
+} {
+  return {
+    instanceId: config.instanceId,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    shutdownGraceMs: config.shutdownGraceMs,
+    partitionsConsumedConcurrently: config.partitionConcurrency,
+  };
+}
+
+/** Stops every consumer (each drains and commits what it finished); the time it took, in ms. */
+export async function stopConsumers(consumers: readonly RunningConsumer[]): Promise<number> {
+  const started = Date.now();
+  await Promise.allSettled(consumers.map((consumer) => consumer.stop()));
+  return Date.now() - started;
 }
 
 /** A Kubernetes pod gets 30 s between SIGTERM and SIGKILL by default: leave room to exit. */

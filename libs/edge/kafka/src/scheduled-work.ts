@@ -27,7 +27,7 @@ export interface ScheduledWorkSettings<T extends ScheduledTask> {
   instanceId: string;
   sessionTimeoutMs: number;
   shutdownGraceMs: number;
-  partitionConcurrency: number;
+  partitionsConsumedConcurrently: number;
   maxInFlight: number;
   /** e.g. 'herald-sender'; the tiers' consumer group is `<groupId>-delays`. */
   groupId: string;
@@ -71,7 +71,7 @@ export async function runScheduledWork<T extends ScheduledTask>(
     ...common,
     groupId: settings.groupId,
     topics: [settings.work.name],
-    partitionsConsumedConcurrently: settings.partitionConcurrency,
+    partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
     maxInFlight: settings.maxInFlight,
     // The tiers hand a task over less than the smallest hold before it is due, and each task
     // sleeps out its own remainder (below), so a task due sooner is not kept waiting behind one

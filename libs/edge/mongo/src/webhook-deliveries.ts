@@ -4,11 +4,17 @@ import {
   isAttempt,
   latestSnapshots,
   nextSnapshot,
-  snapshotId,
   type DeliverySnapshot,
   type WebhookDeliveryEvent,
 } from '@herald/webhooks';
 import { duplicateIndexes } from './duplicate-keys';
+
+/** A delivery with what the API shows of it and what a resend needs. */
+export interface DeliveryHistory {
+  latest: DeliverySnapshot;
+  payload: string | null;
+  attempts: DeliverySnapshot[];
+}
 
 /** Each endpoint's deliveries are in their own collection, named with this prefix. */
 export const WEBHOOK_DELIVERIES_PREFIX = 'webhook_deliveries_';
@@ -94,36 +100,56 @@ export class WebhookDeliveryStore {
     }
   }
 
-  /** A delivery as it stands now, or null. */
-  async latest(endpointId: string, deliveryId: string): Promise<DeliverySnapshot | null> {
-    return (
-      latestSnapshots(await this.snapshotsOf(endpointId).find({ deliveryId }).toArray())[0] ?? null
-    );
+  /**
+   * One delivery from one read of its snapshots: as it stands now, the body it was created
+   * with (kept on its first snapshot), and its attempts in order; null when there is none.
+   */
+  async history(endpointId: string, deliveryId: string): Promise<DeliveryHistory | null> {
+    const snapshots = await this.snapshotsOf(endpointId).find({ deliveryId }).toArray();
+    const [latest] = latestSnapshots(snapshots);
+    if (!latest) return null;
+    return {
+      latest,
+      payload: snapshots.find((snapshot) => snapshot.seq === 1)?.payload ?? null,
+      attempts: snapshots
+        .filter((snapshot) => isAttempt(snapshot.last))
+        .sort((a, b) => a.seq - b.seq),
+    };
   }
 
-  /** The body a delivery was created with (kept on its first snapshot), or null. */
-  async payloadOf(endpointId: string, deliveryId: string): Promise<string | null> {
-    const first = await this.snapshotsOf(endpointId).findOne({ _id: snapshotId(deliveryId, 1) });
-    return first?.payload ?? null;
+  /** The newest `limit` failed deliveries created at or after `since`, each with its body, from one read. */
+  async failedSince(
+    endpointId: string,
+    since: number,
+    limit: number,
+  ): Promise<{ delivery: DeliverySnapshot; payload: string }[]> {
+    const snapshots = await this.snapshotsOf(endpointId)
+      .find({ createdAt: { $gte: since } })
+      .toArray();
+    const payloads = new Map(
+      snapshots.flatMap((s) =>
+        s.seq === 1 && s.payload !== null ? [[s.deliveryId, s.payload]] : [],
+      ),
+    );
+    return newestFirst(latestSnapshots(snapshots))
+      .flatMap((delivery) => {
+        const payload = payloads.get(delivery.deliveryId);
+        return delivery.status === 'failed' && payload !== undefined ? [{ delivery, payload }] : [];
+      })
+      .slice(0, limit);
   }
 
   /** The endpoint's deliveries as they stand, newest first. */
   async ofEndpoint(
     endpointId: string,
-    filter: { status?: string; since?: number; limit: number },
+    filter: { status?: string; limit: number },
   ): Promise<DeliverySnapshot[]> {
-    const since = filter.since !== undefined ? { createdAt: { $gte: filter.since } } : {};
-    const snapshots = await this.snapshotsOf(endpointId).find(since).toArray();
-    return latestSnapshots(snapshots)
-      .filter((delivery) => filter.status === undefined || delivery.status === filter.status)
-      .sort((a, b) => b.createdAt - a.createdAt || (a.deliveryId < b.deliveryId ? 1 : -1))
-      .slice(0, filter.limit);
-  }
-
-  /** Its attempts, in order. */
-  async attemptsOf(endpointId: string, deliveryId: string): Promise<DeliverySnapshot[]> {
-    const snapshots = await this.snapshotsOf(endpointId).find({ deliveryId }).toArray();
-    return snapshots.filter((snapshot) => isAttempt(snapshot.last)).sort((a, b) => a.seq - b.seq);
+    const snapshots = await this.snapshotsOf(endpointId).find().toArray();
+    return newestFirst(
+      latestSnapshots(snapshots).filter(
+        (delivery) => filter.status === undefined || delivery.status === filter.status,
+      ),
+    ).slice(0, filter.limit);
   }
 
   /** Drops every endpoint's deliveries (the rebuild). */
@@ -134,4 +160,10 @@ export class WebhookDeliveryStore {
     }
     this.known.clear();
   }
+}
+
+function newestFirst(deliveries: DeliverySnapshot[]): DeliverySnapshot[] {
+  return deliveries.sort(
+    (a, b) => b.createdAt - a.createdAt || (a.deliveryId < b.deliveryId ? 1 : -1),
+  );
 }

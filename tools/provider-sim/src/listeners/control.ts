@@ -59,6 +59,21 @@ function parseLimit(value: string | null, fallback: number, max: number): number
   return Math.min(Number(value), max);
 }
 
+/** `then` with the parsed JSON body, or the 400 naming `body` and the shape expected. */
+function withJsonBody(
+  body: string,
+  shape: string,
+  then: (json: unknown) => SimResponse,
+): SimResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return registrationError('body', `body must be JSON ${shape}`);
+  }
+  return then(json);
+}
+
 function registrationError(field: string, message: string): SimResponse {
   return {
     status: 400,
@@ -154,18 +169,13 @@ export function createControl(
   const oneRecipient: ControlRoute[] = [
     {
       method: 'PUT',
-      handle: ({ body, param }) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          return registrationError('body', 'body must be JSON {send?, status?, check?}');
-        }
-        const parsed = parseRegistration(json);
-        if (!parsed.ok) return registrationError(parsed.field, parsed.error);
-        registry.set(param, parsed.registration);
-        return { status: 200, body: describeRegistration(param, parsed.registration) };
-      },
+      handle: ({ body, param }) =>
+        withJsonBody(body, '{send?, status?, check?}', (json) => {
+          const parsed = parseRegistration(json);
+          if (!parsed.ok) return registrationError(parsed.field, parsed.error);
+          registry.set(param, parsed.registration);
+          return { status: 200, body: describeRegistration(param, parsed.registration) };
+        }),
     },
     {
       method: 'GET',
@@ -188,18 +198,13 @@ export function createControl(
   const oneReceiver: ControlRoute[] = [
     {
       method: 'PUT',
-      handle: ({ body, param }) => {
-        let json: unknown;
-        try {
-          json = JSON.parse(body);
-        } catch {
-          return registrationError('body', 'body must be JSON {secrets: ["whsec_...", ...]}');
-        }
-        const parsed = parseReceiverSecrets(param, json);
-        if (!parsed.ok) return registrationError(parsed.field, parsed.error);
-        receivers.set(param, parsed.secrets);
-        return { status: 200, body: { receiver: param, secrets: parsed.secrets } };
-      },
+      handle: ({ body, param }) =>
+        withJsonBody(body, '{secrets: ["whsec_...", ...]}', (json) => {
+          const parsed = parseReceiverSecrets(param, json);
+          if (!parsed.ok) return registrationError(parsed.field, parsed.error);
+          receivers.set(param, parsed.secrets);
+          return { status: 200, body: { receiver: param, secrets: parsed.secrets } };
+        }),
     },
     {
       method: 'GET',
