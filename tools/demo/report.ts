@@ -251,6 +251,10 @@ function printWhereToLook(
       'Undelivered webhooks, newest first',
       `curl -s ${auth} '${projector}/v1/messages?status=undelivered&channel=webhook'`,
     ],
+    [
+      'Webhook endpoints (then …/{id}/deliveries)',
+      `curl -s ${auth} ${target.webhooks}/v1/webhook-endpoints`,
+    ],
     ['The API (OpenAPI document)', `curl -s ${projector}/docs`],
     ['What the simulator received', `curl -s '${sim}/_sim/requests?prefix=/hooks/'`],
     [
@@ -261,7 +265,7 @@ function printWhereToLook(
   ];
   table(['WHAT', 'HOW'], rows);
   say(
-    `\n  Service logs: ${logs}/ingest.log, sender.log, status-checker.log, projector.log, provider-sim.log`,
+    `\n  Service logs: ${logs}/ingest.log, sender.log, status-checker.log, projector.log, webhooks.log, provider-sim.log`,
   );
   // The servers' addresses are given explicitly, so the command works whatever ports were moved.
   const servers = `KAFKA_BROKERS=${target.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${target.schemaRegistryUrl}`;

@@ -152,15 +152,15 @@ export async function reportWebhooks(
   );
   table(['WEBHOOK-ID', 'MESSAGE', 'TYPE', 'ANSWERS', 'STATUS'], rows, '    ');
 
-  const calls = await http<Received[]>(
+  const calls = await http<{ requests: Received[] }>(
     'GET',
     `${target.sim}/_sim/requests?prefix=/receivers/&limit=1000`,
   );
-  const unverified = (calls.json ?? []).filter(
-    (r) => r.outcome !== '401' && r.signature?.verified !== true,
-  );
-  const refused = (calls.json ?? []).filter((r) => r.outcome === '401');
-  const signed = (calls.json ?? []).length - refused.length;
+  const received = calls.json?.requests ?? [];
+  if (received.length === 0) problems += 1;
+  const unverified = received.filter((r) => r.outcome !== '401' && r.signature?.verified !== true);
+  const refused = received.filter((r) => r.outcome === '401');
+  const signed = received.length - refused.length;
   if (unverified.length + refused.length > 0) problems += unverified.length + refused.length;
   say(
     (refused.length === 0 ? green : red)(
