@@ -24,7 +24,7 @@ import {
   type TenantKey,
 } from '@tools/harness';
 
-const FINAL = ['sent', 'delivered', 'undelivered', 'bounced', 'not_sent'];
+const FINAL = ['sent', 'delivered', 'undelivered', 'bounced', 'not_sent', 'canceled'];
 
 /**
  * A running Herald for a test file: the built services as real processes (ingest, sender,
@@ -117,6 +117,20 @@ export class Herald {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
+  /** POST /v1/messages/{id}/cancel or /resend, with `key` (tenant `default`'s unless named). */
+  async control(
+    id: string,
+    action: 'cancel' | 'resend',
+    options: { key?: string; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const url = `http://127.0.0.1:${this.service('ingest').port}/v1/messages/${encodeURIComponent(id)}/${action}`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { ...bearer(options.key ?? this.key.key), ...options.headers },
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
   async send(
     messageId: string,
     recipient: string,
@@ -139,7 +153,10 @@ export class Herald {
   }
 
   /** Scripts the simulator's answers for one recipient (see the simulator's README section). */
-  async script(recipient: string, scripts: { send?: string; status?: string; check?: string }) {
+  async script(
+    recipient: string,
+    scripts: { send?: string; status?: string; check?: string; only?: string[] },
+  ) {
     const response = await fetch(
       `${this.sim.url()}/_sim/recipients/${encodeURIComponent(recipient)}`,
       {

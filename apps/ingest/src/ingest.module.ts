@@ -11,6 +11,8 @@ import {
 } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
 import { IngestService } from './ingest.service';
+import { MessageControlsController } from './message-controls.controller';
+import { MessageControlsService } from './message-controls.service';
 import { MessagesController } from './messages.controller';
 
 /** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */
@@ -20,7 +22,7 @@ export class IngestModule {
     return {
       module: IngestModule,
       imports: [HeraldPlatformModule.forConfig(config)],
-      controllers: [MessagesController, DocsController],
+      controllers: [MessagesController, MessageControlsController, DocsController],
       providers: [
         ...deliveryProviders(config),
         {
@@ -33,6 +35,7 @@ export class IngestModule {
           },
         },
         IngestService,
+        MessageControlsService,
       ],
     };
   }

@@ -86,12 +86,7 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
     const now = Date.now();
     // The record's tenantId is trusted: only producers Kafka's ACLs allow can write this topic.
     const claim = await writeHealth.track('mongodb', () =>
-      this.claims.claim(
-        request.tenantId,
-        request.messageId,
-        `${topic}/${partition}/${message.offset}`,
-        now,
-      ),
+      this.claims.claim(request, `${topic}/${partition}/${message.offset}`, now),
     );
     if (claim === 'duplicate') return [];
 

@@ -8,14 +8,18 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
+import type { Db } from 'mongodb';
 import type { HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
 import {
   afterAttempt,
+  cancelAfterAttempt,
+  checkTask,
   unrecoverable,
   type AttemptOutcome,
   type DeliveryTask,
 } from '@herald/decisions';
+import { MessageControls, type ControlDocument } from '@herald/mongo';
 import {
   consumerSettingsFrom,
   stopConsumers,
@@ -26,8 +30,9 @@ import {
   scheduleTask,
   type Output,
   type RunningConsumer,
+  writeHealth,
 } from '@herald/kafka';
-import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderAdapter, SendResult } from '@herald/decisions';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
@@ -37,7 +42,9 @@ import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
 /**
  * Consumes herald.deliveries: makes each attempt through the provider's adapter and records the
  * outcome; a retry goes back through the delay tiers, and a `sent` the provider can report on
- * starts its status checks on herald.status-checks.
+ * starts its status checks on herald.status-checks. Before each call it reads the message's
+ * control (message_controls): a canceled or resent message's older task is dropped, and a cancel
+ * asked for is recorded instead of the call.
  */
 @Injectable()
 export class SenderService
@@ -45,6 +52,7 @@ export class SenderService
 {
   private readonly logger = new Logger('Sender');
   private consumers: RunningConsumer[] = [];
+  private readonly controls: MessageControls;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -52,7 +60,10 @@ export class SenderService
     @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
     @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
     @Inject(POLICIES) private readonly policies: PolicyRegistry,
-  ) {}
+    @Inject(MONGO_DB) db: Db,
+  ) {
+    this.controls = new MessageControls(db);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.consumers = await runScheduledWork<DeliveryTask>({
@@ -81,15 +92,40 @@ export class SenderService
   }
 
   private async perform(task: DeliveryTask): Promise<Output[]> {
+    const control = await this.control(task);
+    const check = checkTask(task, control, { now: Date.now(), newId: randomUUID });
+    if (check.kind === 'stale') return this.dropStale(task, control);
+    if (check.kind === 'cancel') return [await eventOutput(this.codec, check.event)];
+
     const adapter = this.providers.get(task.provider);
     const startedAt = Date.now();
     const result = await this.attempt(adapter, task);
-    return this.record(
-      afterAttempt(task, result, {
-        ...this.decisionDeps(task, startedAt),
-        checksStatus: adapter?.checkStatus !== undefined,
-      }),
-    );
+    let outcome = afterAttempt(task, result, {
+      ...this.decisionDeps(task, startedAt),
+      checksStatus: adapter?.checkStatus !== undefined,
+    });
+    // A cancel asked for while the call was in flight: nothing follows the call's outcome.
+    if (outcome.retry && (await this.control(task))?.state === 'cancel_requested') {
+      outcome = cancelAfterAttempt(outcome, { now: Date.now(), newId: randomUUID });
+    }
+    return this.record(outcome);
+  }
+
+  private control(task: DeliveryTask): Promise<ControlDocument | null> {
+    return writeHealth.track('mongodb', () => this.controls.get(task.tenantId, task.messageId));
+  }
+
+  /**
+   * A task the API overtook (it canceled the message, or resent it, after the task was made):
+   * nothing to do, unless the API claimed this very seq for its `canceled` and did not get to
+   * write it (it stopped in between), in which case the sender writes the stored event.
+   */
+  private async dropStale(task: DeliveryTask, control: ControlDocument | null): Promise<Output[]> {
+    this.logger.log(`dropping ${task.messageId} attempt ${task.attempt}: ${control?.state}`);
+    if (control?.state === 'canceled' && !control.emitted && control.event) {
+      if (control.seq === task.nextSeq) return [await eventOutput(this.codec, control.event)];
+    }
+    return [];
   }
 
   /**
@@ -125,7 +161,9 @@ export class SenderService
   }
 
   private async record(outcome: AttemptOutcome): Promise<Output[]> {
-    const outputs: Output[] = [await eventOutput(this.codec, outcome.event)];
+    const outputs: Output[] = await Promise.all(
+      outcome.events.map((event) => eventOutput(this.codec, event)),
+    );
     if (outcome.retry) {
       outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, outcome.retry));
     }

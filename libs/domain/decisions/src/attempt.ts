@@ -1,58 +1,79 @@
-import type { DeliveryError, MessageEvent } from '@herald/messages';
-import { maxAttemptsOf, nextAttempt, type RetryPolicy } from '@herald/retry-policy';
+import { providerChain, type DeliveryError, type MessageEvent } from '@herald/messages';
+import {
+  DEFAULT_FAILOVER_AFTER_MS,
+  failoverAfterMs,
+  formatDuration,
+  maxAttemptsOf,
+  nextAttempt,
+  type RetryPolicy,
+} from '@herald/retry-policy';
 import { event } from './event-builder';
 import type { SendResult } from './provider-port';
 import { firstStatusCheck } from './status-checks';
 import type { DeliveryTask, StatusCheckTask } from './tasks';
 
 export interface AttemptOutcome {
-  event: MessageEvent;
+  /**
+   * What to record, in seq order: the attempt's event, then a `provider_failover` (moving on to
+   * the next provider) or a `canceled` (a cancel that came while the call was in flight).
+   */
+  events: MessageEvent[];
   /** The next attempt, when one is scheduled. */
   retry: DeliveryTask | null;
   /** The first delivery-status check, after a `sent` the provider can report on. */
   statusCheck: StatusCheckTask | null;
 }
 
+export interface AttemptDeps {
+  policy: RetryPolicy;
+  startedAt: number;
+  now: number;
+  timeScale: number;
+  /** Makes event ids. */
+  newId: () => string;
+  /** Whether the provider's adapter can check delivery status (ProviderAdapter.checkStatus). */
+  checksStatus: boolean;
+  /** Jitter's random source, in [0, 1]. */
+  random: () => number;
+}
+
 /**
- * What the sender records after one attempt: `sent`/`delivered`, a `delivery_attempted` with the
- * next attempt scheduled by the policy, or `undelivered` (fatal error or retries exhausted).
+ * What the sender records after one attempt: `sent`/`delivered`; a `delivery_attempted` with the
+ * next attempt scheduled by the policy; a `delivery_attempted` and a `provider_failover` to the
+ * next provider in the chain, when this one gave up (a non-retryable error, its schedule
+ * exhausted, or failing for the policy's failoverAfter); or `undelivered` when the last provider
+ * gave up.
+ *
+ * Each provider gets its own schedule and window, counted from its first attempt
+ * (`providerFirstAttempt`, `providerFirstAttemptAt`); attempt numbers run on across providers.
  */
 export function afterAttempt(
   task: DeliveryTask,
   result: SendResult,
-  deps: {
-    policy: RetryPolicy;
-    startedAt: number;
-    now: number;
-    timeScale: number;
-    /** Makes event ids. */
-    newId: () => string;
-    /** Whether the provider's adapter can check delivery status (ProviderAdapter.checkStatus). */
-    checksStatus: boolean;
-    /** Jitter's random source, in [0, 1]. */
-    random: () => number;
-  },
+  deps: AttemptDeps,
 ): AttemptOutcome {
   const firstAttemptAt = task.firstAttemptAt ?? deps.startedAt;
-  const maxAttempts = maxAttemptsOf(deps.policy.send);
+  const providerSince = task.providerFirstAttemptAt ?? task.firstAttemptAt ?? deps.startedAt;
+  const maxAttempts = task.providerFirstAttempt - 1 + maxAttemptsOf(deps.policy.send);
   const base = {
     messageId: task.messageId,
     tenantId: task.tenantId,
     seq: task.nextSeq,
     occurredAt: deps.now,
-    current: task.attempt === 1 ? ('queued' as const) : ('delivery_attempted' as const),
+    current: statusBefore(task),
     newId: deps.newId,
   };
+  const attempted = { attempt: task.attempt, maxAttempts, log: result.log, provider: task.provider };
   if (result.ok) {
     const checkPolicy = deps.checksStatus ? deps.policy.statusCheck : null;
     return {
-      event: event(base, {
-        type: result.status,
-        attempt: task.attempt,
-        maxAttempts,
-        log: result.log,
-        providerMessageId: result.providerMessageId,
-      }),
+      events: [
+        event(base, {
+          type: result.status,
+          ...attempted,
+          providerMessageId: result.providerMessageId,
+        }),
+      ],
       retry: null,
       statusCheck:
         result.status === 'sent' && checkPolicy && result.providerMessageId
@@ -60,48 +81,102 @@ export function afterAttempt(
           : null,
     };
   }
-  const undelivered = (error: DeliveryError) => ({
-    event: event(base, {
-      type: 'undelivered',
-      attempt: task.attempt,
-      maxAttempts,
-      error,
-      log: result.log,
-    }),
+  const undelivered = (error: DeliveryError): AttemptOutcome => ({
+    events: [event(base, { type: 'undelivered', ...attempted, error })],
     retry: null,
     statusCheck: null,
   });
-  if (result.error.category === 'non_retryable') return undelivered(result.error);
+  const fallback = nextProvider(task);
+  const failover = (to: string, reason: string): AttemptOutcome => {
+    const gaveUp = event(base, {
+      type: 'delivery_attempted',
+      ...attempted,
+      nextAttemptAt: deps.now,
+      error: result.error,
+    });
+    const movedOn = event(
+      { ...base, seq: base.seq + 1, current: gaveUp.status },
+      {
+        type: 'provider_failover',
+        attempt: task.attempt,
+        maxAttempts,
+        nextAttemptAt: deps.now,
+        failover: { from: task.provider, to, reason },
+      },
+    );
+    return {
+      events: [gaveUp, movedOn],
+      retry: {
+        ...task,
+        provider: to,
+        attempt: task.attempt + 1,
+        providerFirstAttempt: task.attempt + 1,
+        providerFirstAttemptAt: deps.now,
+        firstAttemptAt,
+        nextSeq: task.nextSeq + 2,
+        dueAt: deps.now,
+      },
+      statusCheck: null,
+    };
+  };
 
+  if (result.error.category === 'non_retryable') {
+    return fallback
+      ? failover(fallback, `non-retryable error from ${task.provider}: ${result.error.code}`)
+      : undelivered(result.error);
+  }
   const next = nextAttempt(deps.policy.send, {
-    failedAttempt: task.attempt,
-    firstAttemptAt,
+    failedAttempt: task.attempt - task.providerFirstAttempt + 1,
+    firstAttemptAt: providerSince,
     now: deps.now,
     timeScale: deps.timeScale,
     retryAfterMs: result.retryAfterMs,
     random: deps.random,
   });
+  if (fallback) {
+    const failingFor = deps.now - providerSince;
+    if (next.kind === 'exhausted') return failover(fallback, next.reason);
+    if (failingFor >= failoverAfterMs(deps.policy, deps.timeScale)) {
+      return failover(
+        fallback,
+        `${task.provider} kept failing for ${formatDuration(failingFor)} (failoverAfter ${formatDuration(deps.policy.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS)}${deps.timeScale === 1 ? '' : `, time scale ${deps.timeScale}`})`,
+      );
+    }
+  }
   if (next.kind === 'exhausted') {
     return undelivered({ ...result.error, message: `${result.error.message} (${next.reason})` });
   }
   return {
-    event: event(base, {
-      type: 'delivery_attempted',
-      attempt: task.attempt,
-      maxAttempts,
-      nextAttemptAt: next.dueAt,
-      error: result.error,
-      log: result.log,
-    }),
+    events: [
+      event(base, {
+        type: 'delivery_attempted',
+        ...attempted,
+        nextAttemptAt: next.dueAt,
+        error: result.error,
+      }),
+    ],
     retry: {
       ...task,
       attempt: task.attempt + 1,
       firstAttemptAt,
+      providerFirstAttemptAt: providerSince,
       nextSeq: task.nextSeq + 1,
       dueAt: next.dueAt,
     },
     statusCheck: null,
   };
+}
+
+/** The status a task's message has while the task waits: `queued` before a run's first attempt. */
+export function statusBefore(task: DeliveryTask): 'queued' | 'delivery_attempted' {
+  return task.firstAttemptAt === null ? 'queued' : 'delivery_attempted';
+}
+
+/** The provider after the task's in its failover chain, or null when it is the last. */
+export function nextProvider(task: DeliveryTask): string | null {
+  const chain = providerChain(task);
+  const at = chain.indexOf(task.provider);
+  return at >= 0 ? (chain[at + 1] ?? null) : null;
 }
 
 /**

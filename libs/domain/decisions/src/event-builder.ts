@@ -10,6 +10,8 @@ export interface EventFields {
   log?: ProviderExchange | null;
   message?: MessageEvent['message'];
   providerMessageId?: string | null;
+  provider?: string | null;
+  failover?: MessageEvent['failover'];
 }
 
 /**
@@ -42,5 +44,7 @@ export function event(
     log: fields.log ?? null,
     message: fields.message ?? null,
     providerMessageId: fields.providerMessageId ?? null,
+    provider: fields.provider ?? null,
+    failover: fields.failover ?? null,
   };
 }

@@ -7,3 +7,4 @@ export * from './recipient-rules';
 export * from './status-checks';
 export * from './tasks';
 export * from './request-bounds';
+export * from './controls';

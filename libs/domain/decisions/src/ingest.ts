@@ -1,4 +1,9 @@
-import type { DeliveryError, MessageEvent, MessageRequested } from '@herald/messages';
+import {
+  providerChain,
+  type DeliveryError,
+  type MessageEvent,
+  type MessageRequested,
+} from '@herald/messages';
 import { redactUrl } from '@herald/redaction';
 import { maxAttemptsOf, type PolicyRegistry } from '@herald/retry-policy';
 import { event } from './event-builder';
@@ -30,6 +35,9 @@ export function ingestRequest(
   const summary = {
     channel: request.channel,
     provider: request.provider.slice(0, REQUEST_LIMITS.nameLength),
+    providers: (request.providers ?? [])
+      .slice(0, REQUEST_LIMITS.providers)
+      .map((name) => name.slice(0, REQUEST_LIMITS.nameLength)),
     recipient: redactUrl(request.recipient.slice(0, REQUEST_LIMITS.recipientLength)),
     retryPolicy: request.retryPolicy?.slice(0, REQUEST_LIMITS.nameLength) ?? null,
     // A requestedAt out of bounds is refused below; the event carries when it arrived instead,
@@ -74,6 +82,9 @@ export function ingestRequest(
       tenantId: request.tenantId,
       channel: request.channel,
       provider: request.provider,
+      providers: request.providers ?? [],
+      providerFirstAttempt: 1,
+      providerFirstAttemptAt: null,
       recipient: request.recipient,
       content: request.content,
       metadata: request.metadata,
@@ -112,6 +123,10 @@ export function requestProblem(
   }
   const provider = deps.providers.problemWith(request.provider, request.channel);
   if (provider) return { field: 'provider', code: 'unknown_provider', problem: provider };
+  for (const fallback of providerChain({ ...request, providers: request.providers ?? [] })) {
+    const problem = deps.providers.problemWith(fallback, request.channel);
+    if (problem) return { field: 'providers', code: 'unknown_provider', problem };
+  }
   const recipient = recipientProblem(request.channel, request.recipient);
   if (recipient) return { field: 'recipient', code: 'invalid_recipient', problem: recipient };
   if (request.retryPolicy !== null && !deps.policies.get(request.retryPolicy)) {

@@ -13,7 +13,13 @@ export const messageRequestBody = z
     messageId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).optional(),
     tenantId: z.string().trim().min(1).max(REQUEST_LIMITS.idLength).default('default'),
     channel: z.enum(CHANNELS),
-    provider: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength),
+    // One provider, or a failover chain (`providers`, the first tried first); at least one.
+    provider: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength).optional(),
+    providers: z
+      .array(z.string().trim().min(1).max(REQUEST_LIMITS.nameLength))
+      .min(1)
+      .max(REQUEST_LIMITS.providers)
+      .optional(),
     recipient: z.string().trim().min(1).max(REQUEST_LIMITS.recipientLength),
     content: stringMap,
     retryPolicy: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength).nullable().default(null),
@@ -43,11 +49,16 @@ export function parseMessageRequest(
     };
   }
   const value = parsed.data;
+  const provider = value.provider ?? value.providers?.[0];
+  if (provider === undefined) {
+    return { problems: [{ field: 'provider', problem: 'is required (or providers)' }] };
+  }
   const request: MessageRequested = {
     messageId: value.messageId ?? newId(),
     tenantId: value.tenantId,
     channel: value.channel,
-    provider: value.provider,
+    provider,
+    providers: value.providers ?? [],
     recipient: value.recipient,
     content: value.content,
     retryPolicy: value.retryPolicy,

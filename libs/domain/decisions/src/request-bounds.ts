@@ -14,6 +14,8 @@ export const REQUEST_LIMITS = {
   mapKeyLength: 255,
   /** provider and retryPolicy: names, at most this many characters. */
   nameLength: 100,
+  /** providers: a failover chain of at most this many names. */
+  providers: 5,
   /** recipient: an address or URL, at most this many characters. */
   recipientLength: 2048,
   /** How far in the past requestedAt may be (the requests topic keeps 7 days). */
@@ -88,6 +90,26 @@ export function requestBoundsProblems(request: MessageRequested, now: number): F
     if (value !== null && value.length > max) {
       problems.push({ field, problem: `must be at most ${max} characters` });
     }
+  }
+  // Old records decoded with a schema before the field, and test doubles, may lack it.
+  const chain = request.providers ?? [];
+  if (chain.length > REQUEST_LIMITS.providers) {
+    problems.push({
+      field: 'providers',
+      problem: `must name at most ${REQUEST_LIMITS.providers} providers`,
+    });
+  } else if (chain.some((name) => name.length > REQUEST_LIMITS.nameLength)) {
+    problems.push({
+      field: 'providers',
+      problem: `names must be at most ${REQUEST_LIMITS.nameLength} characters`,
+    });
+  } else if (new Set(chain).size !== chain.length) {
+    problems.push({ field: 'providers', problem: 'must not name a provider twice' });
+  } else if (chain.length > 0 && chain[0] !== request.provider) {
+    problems.push({
+      field: 'providers',
+      problem: `must start with provider ('${request.provider}'), the one tried first`,
+    });
   }
   for (const field of ['content', 'metadata'] as const) {
     const keys = Object.keys(request[field]);

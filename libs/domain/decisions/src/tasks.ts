@@ -8,13 +8,21 @@ export interface DeliveryTask {
   messageId: string;
   tenantId: string;
   channel: MessageRequested['channel'];
+  /** The provider this attempt calls. */
   provider: string;
+  /** The failover chain (empty: just `provider`), see providerChain. */
+  providers: string[];
+  /** The attempt at which `provider`'s schedule began: 1, or the first after a failover or resend. */
+  providerFirstAttempt: number;
+  /** When `provider`'s schedule began (null: at this attempt); its window counts from here. */
+  providerFirstAttemptAt: number | null;
   recipient: string;
   content: Record<string, string>;
   metadata: Record<string, string>;
   retryPolicy: string;
   requestedAt: number;
   attempt: number;
+  /** When this run's first attempt was made; null for a run's first attempt (status `queued`). */
   firstAttemptAt: number | null;
   nextSeq: number;
   dueAt: number;

@@ -11,6 +11,7 @@ export const TERMINAL_STATUSES: readonly DeliveryStatus[] = [
   'undelivered',
   'bounced',
   'not_sent',
+  'canceled',
 ];
 
 const SEND_OUTCOMES: readonly EventType[] = [
@@ -18,6 +19,9 @@ const SEND_OUTCOMES: readonly EventType[] = [
   'sent',
   'undelivered',
   'delivered',
+  // A message waiting for an attempt can be canceled, or moved on to its next provider.
+  'canceled',
+  'provider_failover',
 ];
 
 /**
@@ -28,6 +32,11 @@ const SEND_OUTCOMES: readonly EventType[] = [
  * after ingest already queued the message. Once an attempt was made the message can only end
  * `undelivered`, never `not_sent`. `bounced` only follows `sent`: a bounce is what a status check
  * reports about a message the provider accepted.
+ *
+ * Message controls: a message not yet sent accepts `canceled` (the API's cancel) and
+ * `provider_failover` (the sender moving on to the next provider, which leaves the status as it
+ * was). A message that ended without reaching its recipient (`undelivered`, `bounced`,
+ * `canceled`) accepts `resend_requested`, which queues it again for a fresh run of attempts.
  */
 const ALLOWED: Readonly<Record<DeliveryStatus | 'none', readonly EventType[]>> = {
   none: ['queued', 'not_sent'],
@@ -35,9 +44,10 @@ const ALLOWED: Readonly<Record<DeliveryStatus | 'none', readonly EventType[]>> =
   delivery_attempted: SEND_OUTCOMES,
   sent: ['status_check_attempted', 'delivered', 'bounced', 'undelivered'],
   delivered: [],
-  undelivered: [],
-  bounced: [],
+  undelivered: ['resend_requested'],
+  bounced: ['resend_requested'],
   not_sent: [],
+  canceled: ['resend_requested'],
 };
 
 export function isTerminal(status: DeliveryStatus): boolean {
@@ -62,6 +72,10 @@ export function statusAfter(type: EventType, current: DeliveryStatus | null): De
   switch (type) {
     case 'status_check_attempted':
       return current ?? 'sent';
+    case 'provider_failover':
+      return current ?? 'delivery_attempted';
+    case 'resend_requested':
+      return 'queued';
     case 'queued':
     case 'delivery_attempted':
     case 'sent':
@@ -69,6 +83,7 @@ export function statusAfter(type: EventType, current: DeliveryStatus | null): De
     case 'not_sent':
     case 'delivered':
     case 'bounced':
+    case 'canceled':
       return type;
   }
 }

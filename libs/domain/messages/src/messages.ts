@@ -16,6 +16,10 @@ export const EVENT_TYPES = [
   'delivered',
   'bounced',
   'not_sent',
+  // Message controls (docs/contract.md, "Message controls").
+  'canceled',
+  'resend_requested',
+  'provider_failover',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -27,6 +31,7 @@ export const DELIVERY_STATUSES = [
   'undelivered',
   'bounced',
   'not_sent',
+  'canceled',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
@@ -37,12 +42,23 @@ export interface MessageRequested {
   messageId: string;
   tenantId: string;
   channel: Channel;
+  /** The provider tried first. */
   provider: string;
+  /**
+   * The failover chain, `provider` first: the next is tried when one gives up. Empty (records
+   * written before the field existed, or a request naming one provider) means `[provider]`.
+   */
+  providers: string[];
   recipient: string;
   content: Record<string, string>;
   retryPolicy: string | null;
   metadata: Record<string, string>;
   requestedAt: number;
+}
+
+/** The providers a request will try in order: its `providers`, or just its `provider`. */
+export function providerChain(request: { provider: string; providers: readonly string[] }): string[] {
+  return request.providers.length > 0 ? [...request.providers] : [request.provider];
 }
 
 export interface DeliveryError {
@@ -61,6 +77,8 @@ export interface ProviderExchange {
 export interface MessageSummary {
   channel: Channel;
   provider: string;
+  /** The failover chain (empty: just `provider`). */
+  providers: string[];
   /** Redacted: a credential in a recipient URL never reaches events or the read model. */
   recipient: string;
   retryPolicy: string | null;
@@ -84,6 +102,16 @@ export interface MessageEvent {
   message: MessageSummary | null;
   /** The provider's id for the message once a send was accepted (Twilio sid, apns-id…). */
   providerMessageId: string | null;
+  /** The provider an attempt event's call went to (null on events that made no attempt). */
+  provider: string | null;
+  /** On `provider_failover`: the provider given up on, the next one, and why. */
+  failover: ProviderFailover | null;
+}
+
+export interface ProviderFailover {
+  from: string;
+  to: string;
+  reason: string;
 }
 
 /**

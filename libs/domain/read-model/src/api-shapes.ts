@@ -4,7 +4,14 @@
  * details (seq bookkeeping, stored pairs).
  */
 
-import type { Channel, DeliveryError, DeliveryStatus, EventType } from '@herald/messages';
+import { canFollow } from '@herald/delivery-status';
+import type {
+  Channel,
+  DeliveryError,
+  DeliveryStatus,
+  EventType,
+  ProviderFailover,
+} from '@herald/messages';
 import type { EventDocument } from './event-document';
 import { encodeCursor } from './list-query';
 import type { MessageDocument } from './message-document';
@@ -15,7 +22,10 @@ export interface ApiMessage {
   tenantId: string;
   status: DeliveryStatus;
   channel: Channel | null;
+  /** The provider of the latest attempt: the one that finally sent it, once sent. */
   provider: string | null;
+  /** The failover chain the request named; empty when it named one provider. */
+  providers: string[];
   recipient: string | null;
   retryPolicy: string | null;
   metadata: Record<string, string>;
@@ -34,8 +44,28 @@ export interface ApiMessage {
   undeliveredAt: string | null;
   bouncedAt: string | null;
   notSentAt: string | null;
+  canceledAt: string | null;
+  resends: number;
   createdAt: string | null;
   updatedAt: string | null;
+  /** What POST /v1/messages/{id}/cancel and /resend would do now (see messageActions). */
+  actions: MessageActions;
+}
+
+export interface MessageActions {
+  cancel: boolean;
+  resend: boolean;
+}
+
+/**
+ * Which controls a message in `status` accepts, read off the status machine, so the API, the
+ * dashboard and the machine cannot disagree.
+ */
+export function messageActions(status: DeliveryStatus): MessageActions {
+  return {
+    cancel: canFollow(status, 'canceled'),
+    resend: canFollow(status, 'resend_requested'),
+  };
 }
 
 export interface ApiEvent {
@@ -49,6 +79,10 @@ export interface ApiEvent {
   occurredAt: string | null;
   nextAttemptAt: string | null;
   providerMessageId: string | null;
+  /** The provider an attempt called (null for events that made no call). */
+  provider: string | null;
+  /** On provider_failover: from, to and why. */
+  failover: ProviderFailover | null;
   error: DeliveryError | null;
 }
 
@@ -61,6 +95,7 @@ export interface ApiLog {
   status: DeliveryStatus;
   attempt: number;
   occurredAt: string | null;
+  provider: string | null;
   request: { method: string; url: string; headers: Record<string, string>; body: string | null };
   /** null when no response arrived (network error, timeout). */
   response: { status: number; headers: Record<string, string>; body: string | null } | null;
@@ -90,6 +125,7 @@ export function toApiMessage(doc: MessageDocument): ApiMessage {
     status: doc.status,
     channel: doc.channel,
     provider: doc.provider,
+    providers: doc.providers ?? [],
     recipient: doc.recipient,
     retryPolicy: doc.retryPolicy,
     metadata: fromPairs(doc.metadata),
@@ -108,8 +144,11 @@ export function toApiMessage(doc: MessageDocument): ApiMessage {
     undeliveredAt: iso(doc.undeliveredAt),
     bouncedAt: iso(doc.bouncedAt),
     notSentAt: iso(doc.notSentAt),
+    canceledAt: iso(doc.canceledAt ?? null),
+    resends: doc.resends ?? 0,
     createdAt: iso(doc.createdAt),
     updatedAt: iso(doc.updatedAt),
+    actions: messageActions(doc.status),
   };
 }
 
@@ -123,6 +162,8 @@ function eventHead(doc: EventDocument) {
     status: doc.status,
     attempt: doc.attempt,
     occurredAt: iso(doc.occurredAt),
+    // Events stored before the field existed lack it.
+    provider: doc.provider ?? null,
   };
 }
 
@@ -133,6 +174,7 @@ export function toApiEvent(doc: EventDocument): ApiEvent {
     nextAttemptAt: iso(doc.nextAttemptAt),
     // Events stored before the field existed lack it.
     providerMessageId: doc.providerMessageId ?? null,
+    failover: doc.failover ?? null,
     error: doc.error,
   };
 }

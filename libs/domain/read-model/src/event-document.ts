@@ -20,6 +20,8 @@ export interface StoredExchange {
 export interface StoredSummary {
   channel: Channel;
   provider: string;
+  /** The failover chain; absent on events stored before it existed. */
+  providers?: string[];
   recipient: string;
   retryPolicy: string | null;
   requestedAt: number;
@@ -55,11 +57,21 @@ export function toEventDocument(event: MessageEvent): EventDocument {
     providerMessageId:
       event.providerMessageId === null ? null : storableText(event.providerMessageId),
     error: event.error ? storableError(event.error) : null,
+    // Events written before these fields existed lack them (decoded with the writer's schema).
+    provider: event.provider == null ? null : storableText(event.provider),
+    failover: event.failover
+      ? {
+          from: storableText(event.failover.from),
+          to: storableText(event.failover.to),
+          reason: storableText(event.failover.reason),
+        }
+      : null,
     log: event.log ? storedExchange(event.log) : null,
     message: event.message
       ? {
           channel: event.message.channel,
           provider: storableText(event.message.provider),
+          providers: (event.message.providers ?? []).map(storableText),
           recipient: storableText(event.message.recipient),
           retryPolicy: event.message.retryPolicy,
           requestedAt: event.message.requestedAt,

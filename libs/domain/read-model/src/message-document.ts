@@ -25,7 +25,10 @@ export interface MessageDocument {
   seq: number;
   status: DeliveryStatus;
   channel: Channel | null;
+  /** The provider of the latest attempt (the one that finally sent it), else the first in line. */
   provider: string | null;
+  /** The failover chain the request named (empty: just `provider`). Absent on older documents. */
+  providers?: string[];
   recipient: string | null;
   retryPolicy: string | null;
   metadata: StoredPair[] | null;
@@ -48,6 +51,10 @@ export interface MessageDocument {
   undeliveredAt: number | null;
   bouncedAt: number | null;
   notSentAt: number | null;
+  /** When the message was first canceled. Absent on documents from before message controls. */
+  canceledAt?: number | null;
+  /** How many times it was resent (`resend_requested` events). */
+  resends?: number;
   /** requestedAt when known, else the first event's occurredAt; the list's sort key. */
   createdAt: number;
   /** The last applied event's occurredAt. */
@@ -107,6 +114,8 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     SEND_EVENTS.includes(event.type) &&
     previous !== 'sent' &&
     (event.log !== null || event.error !== null);
+  // Written by older senders without it; the summary's provider stands then.
+  if (event.provider) next.provider = storableText(event.provider);
   if (isSendAttempt) {
     next.attempts = Math.max(base.attempts, event.attempt);
     next.firstAttemptAt = base.firstAttemptAt ?? at;
@@ -138,7 +147,14 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     case 'status_check_attempted':
       next.statusChecks = base.statusChecks + 1;
       break;
+    case 'canceled':
+      next.canceledAt = base.canceledAt ?? at;
+      break;
+    case 'resend_requested':
+      next.resends = (base.resends ?? 0) + 1;
+      break;
     case 'delivery_attempted':
+    case 'provider_failover':
       break;
   }
 
@@ -184,6 +200,8 @@ function emptyDocument(event: MessageEvent): MessageDocument {
     undeliveredAt: null,
     bouncedAt: null,
     notSentAt: null,
+    canceledAt: null,
+    resends: 0,
     createdAt: event.occurredAt,
     updatedAt: event.occurredAt,
     skippedSeqs: 0,
@@ -198,6 +216,7 @@ function withSummary(doc: MessageDocument, summary: MessageSummary | null): Mess
     ...doc,
     channel: doc.channel ?? summary.channel,
     provider: doc.provider ?? storableText(summary.provider),
+    providers: doc.providers ?? (summary.providers ?? []).map(storableText),
     recipient: doc.recipient ?? storableText(summary.recipient),
     retryPolicy: doc.retryPolicy ?? summary.retryPolicy,
     metadata: doc.metadata ?? toPairs(summary.metadata),

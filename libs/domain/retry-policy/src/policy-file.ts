@@ -10,6 +10,7 @@ import { type RetryPolicy, type Schedule } from './schedules';
  *     gentle:
  *       send: { kind: exponential, maxRetries: 5, window: 10m, base: 1s, factor: 2, jitter: equal }
  *       statusCheck: { kind: sequence, delays: [1s, 5s, 30s], thenEvery: 1m, maxRetries: 10, window: 1h }
+ *       failoverAfter: 2m   # optional, default 5m: when a message with fallbacks moves on
  *
  * A service reads it once at start, so every mistake is reported there with the file, line and
  * column, rather than surfacing later as a message retried on the wrong schedule.
@@ -85,6 +86,7 @@ export function parsePolicyFile(source: string, file: string): RetryPolicy[] {
     name,
     send: toSchedule(entry.send),
     statusCheck: entry.statusCheck ? toSchedule(entry.statusCheck) : null,
+    ...(entry.failoverAfter === undefined ? {} : { failoverAfterMs: entry.failoverAfter }),
   }));
 }
 
@@ -175,6 +177,7 @@ const scheduleEntry = z.discriminatedUnion('kind', [exponentialEntry, sequenceEn
 const policyEntry = strictMapping({
   send: scheduleEntry,
   statusCheck: scheduleEntry.nullable().optional(),
+  failoverAfter: duration({ positive: true }).optional(),
 });
 
 // Names end up in field paths and log lines, where dots or spaces would make them ambiguous.

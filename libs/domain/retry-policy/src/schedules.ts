@@ -36,6 +36,19 @@ export interface RetryPolicy {
   readonly send: Schedule;
   /** Null when the policy does not poll for delivery status after a send. */
   readonly statusCheck: Schedule | null;
+  /**
+   * How long one provider may keep failing before a message with a fallback moves on to it
+   * (unscaled; HERALD_TIME_SCALE applies). Absent: DEFAULT_FAILOVER_AFTER_MS.
+   */
+  readonly failoverAfterMs?: number;
+}
+
+/** Courier's default: it retries one provider for 5 minutes, then moves on to the next. */
+export const DEFAULT_FAILOVER_AFTER_MS = 5 * 60_000;
+
+/** The policy's failoverAfter in real milliseconds under `timeScale`. */
+export function failoverAfterMs(policy: RetryPolicy, timeScale: number): number {
+  return scaled(policy.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS, timeScale);
 }
 
 export interface AttemptContext {

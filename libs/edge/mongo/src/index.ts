@@ -4,3 +4,4 @@ export * from './message-claims';
 export * from './read-model-store';
 export * from './webhook-endpoints';
 export * from './webhook-deliveries';
+export * from './message-controls';

@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { duplicateIndexes } from './duplicate-keys';
 import { GroupCommit } from '@herald/kafka';
-import { messageKey } from '@herald/messages';
+import { messageKey, type MessageRequested } from '@herald/messages';
 
 interface Claim {
   /** messageKey(tenantId, messageId): idempotency is per tenant. */
@@ -9,6 +9,13 @@ interface Claim {
   /** topic/partition/offset of the record that claimed the id. */
   source: string;
   claimedAt: number;
+  /**
+   * The request as it arrived, unredacted: what a resend sends again (no event or read-model
+   * document carries the content). Internal, never served. Absent on claims from before resend.
+   * JSON text rather than a document: content and metadata keys may hold '.' or '$', which
+   * MongoDB and FerretDB refuse as field names.
+   */
+  request?: string;
 }
 
 export type ClaimResult = 'first' | 'redelivery' | 'duplicate';
@@ -32,8 +39,27 @@ export class MessageClaims {
     this.claims = db.collection<Claim>('message_claims');
   }
 
-  claim(tenantId: string, messageId: string, source: string, now: number): Promise<ClaimResult> {
-    return this.writes.submit({ _id: messageKey(tenantId, messageId), source, claimedAt: now });
+  claim(request: MessageRequested, source: string, now: number): Promise<ClaimResult> {
+    return this.writes.submit({
+      _id: messageKey(request.tenantId, request.messageId),
+      source,
+      claimedAt: now,
+      request: JSON.stringify(request),
+    });
+  }
+
+  async isClaimed(tenantId: string, messageId: string): Promise<boolean> {
+    const claim = await this.claims.findOne(
+      { _id: messageKey(tenantId, messageId) },
+      { projection: { _id: 1 } },
+    );
+    return claim !== null;
+  }
+
+  /** The request that claimed the id, for a resend; null when none is kept (older claims). */
+  async request(tenantId: string, messageId: string): Promise<MessageRequested | null> {
+    const claim = await this.claims.findOne({ _id: messageKey(tenantId, messageId) });
+    return claim?.request === undefined ? null : (JSON.parse(claim.request) as MessageRequested);
   }
 
   private async write(claims: Claim[]): Promise<ClaimResult[]> {

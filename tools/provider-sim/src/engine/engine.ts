@@ -12,7 +12,7 @@ import { Delays } from './delays';
 import { ProviderExchange, type Arrival, type ExchangeContext } from './exchange';
 import { DEFAULT_MAX_MESSAGES, MessageStore } from './message-store';
 import { parseReceiverSecrets, ReceiverRegistry } from './receivers';
-import { parseRegistration, RecipientRegistry } from './recipients';
+import { parseRegistration, RecipientRegistry, registrationOn } from './recipients';
 import {
   DEFAULT_MAX_PATHS,
   DEFAULT_MAX_RECORDED,
@@ -131,7 +131,10 @@ export class SimulatorEngine {
    * script decides the reply (SMTP has no override header at this stage).
    */
   smtpRecipient(recipient: string): SmtpRecipient {
-    const script = this.registry.get(recipient)?.send ?? inlineOf(recipient).send ?? OK;
+    const script =
+      registrationOn(this.registry.get(recipient), SMTP_ROUTE)?.send ??
+      inlineOf(recipient).send ??
+      OK;
     this.recordings.arrive(SMTP_PATH);
     const attempt = this.recordings.attempt('send', `${SMTP_ROUTE} ${recipient}`);
     return { attempt, script: script.name, decision: decide(script.script, attempt) };

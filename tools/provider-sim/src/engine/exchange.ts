@@ -242,7 +242,15 @@ export class ProviderExchange {
     const attempt = this.attemptOf(kind, recipient, refusal !== undefined);
     const inline = kind === 'send' ? inlineOf(recipient) : NO_INLINE;
     const override = firstHeader(headers['x-sim-script']);
-    const script = sendScriptFor(registry, kind, recipient, inline, override, pathScript);
+    const script = sendScriptFor(
+      registry,
+      kind,
+      recipient,
+      inline,
+      override,
+      pathScript,
+      route.name,
+    );
     const request: ProviderRequest = {
       ...input,
       recipient,

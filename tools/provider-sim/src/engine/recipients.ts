@@ -19,12 +19,30 @@ export interface Registration {
   status?: Named<StatusScript>;
   /** A send-style script for status lookups, so a status GET itself can fail. */
   check?: Named<Script>;
+  /**
+   * The routes the scripts apply on (route names or their prefix: `sendgrid`, `smtp`); absent,
+   * every route. Elsewhere the recipient is as if unregistered, so one address can fail on one
+   * provider and succeed on the next (a failover test).
+   */
+  only?: string[];
+}
+
+/** The registration as it applies on `route` (a route's name, e.g. `sendgrid.send`). */
+export function registrationOn(
+  registration: Registration | undefined,
+  route: string,
+): Registration | undefined {
+  if (!registration?.only) return registration;
+  return registration.only.some((name) => route === name || route.startsWith(`${name}.`))
+    ? registration
+    : undefined;
 }
 
 export type RegistrationResult =
   { ok: true; registration: Registration } | { ok: false; field: string; error: string };
 
 const FIELDS = ['send', 'status', 'check'] as const;
+const KEYS: readonly string[] = [...FIELDS, 'only'];
 
 /**
  * Reads a `PUT /_sim/recipients/<r>` body. Every problem names its field, so a test that
@@ -40,15 +58,22 @@ export function parseRegistration(body: unknown): RegistrationResult {
   }
   const fields = body as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (!(FIELDS as readonly string[]).includes(key)) {
+    if (!KEYS.includes(key)) {
       return {
         ok: false,
         field: key,
-        error: `unknown field "${key}"; expected send, status, check`,
+        error: `unknown field "${key}"; expected send, status, check, only`,
       };
     }
   }
   const registration: Registration = {};
+  const only = fields.only;
+  if (only !== undefined && only !== null) {
+    if (!Array.isArray(only) || only.some((name) => typeof name !== 'string' || name === '')) {
+      return { ok: false, field: 'only', error: 'only must be a list of route names' };
+    }
+    registration.only = only as string[];
+  }
   for (const field of FIELDS) {
     const value = fields[field];
     // null reads as "not scripted", so a client can send a full object with gaps.

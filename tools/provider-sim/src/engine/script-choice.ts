@@ -5,6 +5,7 @@ import {
   type InlineScripts,
   type Named,
   type RecipientRegistry,
+  registrationOn,
 } from './recipients';
 
 /**
@@ -48,9 +49,11 @@ export function sendScriptFor(
   inline: InlineScripts,
   override: string | undefined,
   pathScript: string | undefined,
+  /** The route's name: a registration limited to other routes does not apply. */
+  route: string,
 ): ChosenScript {
   if (override === undefined && recipient !== undefined) {
-    const registered = registry.get(recipient);
+    const registered = registrationOn(registry.get(recipient), route);
     const found = kind === 'check' ? registered?.check : (registered?.send ?? inline.send);
     if (found) return found;
   }
