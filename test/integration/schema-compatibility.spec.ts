@@ -111,9 +111,69 @@ describe('a compatible schema change', () => {
       expect(await current.decode(bytes, 'message-event')).toEqual({
         ...event,
         providerMessageId: null,
+        provider: null,
+        failover: null,
       });
       // As written, the old record simply lacks the field.
       expect(await current.decode(bytes)).not.toHaveProperty('providerMessageId');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the message-controls schema change (enum defaults, then new symbols)', () => {
+  const env = testEnv();
+
+  it('passes the BACKWARD check, and a consumer holding the previous schema reads a canceled event', async () => {
+    // The previous version: schemas/ as it was when the enums gained their defaults, before
+    // canceled, resend_requested, provider_failover and the new fields (test/fixtures/schemas-v1).
+    const dir = mkdtempSync(join(tmpdir(), 'herald-schemas-v1-'));
+    try {
+      cpSync(resolveSchemaDir(), dir, { recursive: true });
+      cpSync(
+        join(__dirname, '..', 'fixtures', 'schemas-v1', 'message-event.avsc'),
+        join(dir, 'message-event.avsc'),
+      );
+      const topic: TopicSpec = {
+        name: `herald.test.controls-${randomUUID().slice(0, 8)}`,
+        partitions: 1,
+        config: {},
+        valueSchema: 'message-event',
+      };
+      const previous = AvroCodec.connect(env.schemaRegistryUrl, dir, env.registryAuth);
+      await previous.register([topic]);
+      const current = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
+      await current.register([topic]); // refused unless BACKWARD compatible
+
+      const canceled = {
+        eventId: randomUUID(),
+        messageId: 'm-canceled',
+        tenantId: 't',
+        seq: 3,
+        type: 'canceled',
+        status: 'canceled',
+        attempt: 1,
+        maxAttempts: 9,
+        occurredAt: 1_800_000_000_000,
+        nextAttemptAt: null,
+        error: null,
+        log: null,
+        message: null,
+        providerMessageId: null,
+        provider: null,
+        failover: null,
+      };
+      const bytes = await current.encode(topic.name, canceled);
+      // Read through the previous schema: the symbols it does not know come out as its default.
+      const { provider: _p, failover: _f, ...known } = canceled;
+      expect(await previous.decode(bytes, 'message-event')).toEqual({
+        ...known,
+        type: 'unknown',
+        status: 'unknown',
+      });
+      // And a current reader sees the event as written.
+      expect(await current.decode(bytes, 'message-event')).toEqual(canceled);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
