@@ -22,6 +22,7 @@ import {
   yellow,
   type Cell,
 } from './output';
+import { runControls } from './controls';
 import { report } from './report';
 import { demoCodec, demoKafka, http, type Target } from './target';
 import { registerEndpoints, reportWebhooks } from './webhooks';
@@ -209,6 +210,8 @@ export async function runScenarios(target: Target): Promise<number> {
     endpoints,
     [...latest.values()].filter((message) => !unfinished.includes(message.id)),
   );
+  // After the webhooks report, so its counts hold only the fifteen messages' events.
+  const controlFailures = await runControls(target, run.id);
   if (unfinished.length > 0) {
     say(
       red(
@@ -223,9 +226,13 @@ export async function runScenarios(target: Target): Promise<number> {
     return 1;
   }
   if (webhookProblems > 0) return 1;
+  if (controlFailures > 0) {
+    say(red(`\n${controlFailures} message control(s) did not end as expected.`));
+    return 1;
+  }
   say(
     green(
-      `\nAll ${run.scenarios.length} messages ended as expected, and their events reached the webhook endpoints.`,
+      `\nAll ${run.scenarios.length} messages ended as expected, their events reached the webhook endpoints, and the cancel, resend and failover did what they say.`,
     ),
   );
   return 0;

@@ -35,12 +35,14 @@ export async function http<T = unknown>(
   url: string,
   body?: unknown,
   key?: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; json: T | undefined; text: string }> {
   const response = await fetch(url, {
     method,
     headers: {
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+      ...headers,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
