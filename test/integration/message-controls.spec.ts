@@ -71,7 +71,8 @@ describe('message controls against the real servers', () => {
       // The retry comes due in its tier, reaches the sender, and is dropped there.
       await waitFor(
         'the sender to drop the canceled retry',
-        () => (herald.service('sender').output().includes(`dropping ${messageId}`) ? true : undefined),
+        () =>
+          herald.service('sender').output().includes(`dropping ${messageId}`) ? true : undefined,
         { timeoutMs: 30_000 },
       );
       expect(herald.received(messageId)).toHaveLength(1);
@@ -238,7 +239,9 @@ describe('message controls against the real servers', () => {
         recipient: `${messageId}@sim.test`,
       });
       expect(posted.status).toBe(400);
-      expect(posted.body).toMatchObject({ problems: [expect.objectContaining({ field: 'providers' })] });
+      expect(posted.body).toMatchObject({
+        problems: [expect.objectContaining({ field: 'providers' })],
+      });
     });
   });
 });

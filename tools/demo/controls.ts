@@ -141,7 +141,7 @@ export async function runControls(target: Target, runId: string): Promise<number
   say();
   table(['MESSAGE', 'SCENARIO', 'ENDED', 'TIMELINE'], rows);
   say();
-  for (const control of CONTROLS) say(`  ${control.name}: ${answers.get(control.name) ?? ''}`);
+  for (const [name, answer] of answers) say(`  ${name}: ${answer}`);
   const failover = (
     (await api('GET', `${target.projector}/v1/messages/${failoverId}/events`)).json?.events as
       ApiEvent[] | undefined

@@ -106,7 +106,11 @@ export class MessageControlsController {
           HttpStatus.CONFLICT,
         );
       case 'resent':
-        return { messageId: id, status: 'queued', resend: result.repeated ? 'repeated' : 'accepted' };
+        return {
+          messageId: id,
+          status: 'queued',
+          resend: result.repeated ? 'repeated' : 'accepted',
+        };
     }
   }
 }

@@ -181,7 +181,10 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
     for (;;) {
       const message = await this.message(tenantId, messageId);
       if (message?.status === 'canceled') return { kind: 'canceled' };
-      if (message && decideCancel(message, { now: Date.now(), newId: randomUUID }).kind === 'too_late') {
+      if (
+        message &&
+        decideCancel(message, { now: Date.now(), newId: randomUUID }).kind === 'too_late'
+      ) {
         return { kind: 'too_late', status: message.status };
       }
       if (Date.now() >= deadline) return { kind: 'requested' };

@@ -63,7 +63,12 @@ export function afterAttempt(
     current: statusBefore(task),
     newId: deps.newId,
   };
-  const attempted = { attempt: task.attempt, maxAttempts, log: result.log, provider: task.provider };
+  const attempted = {
+    attempt: task.attempt,
+    maxAttempts,
+    log: result.log,
+    provider: task.provider,
+  };
   if (result.ok) {
     const checkPolicy = deps.checksStatus ? deps.policy.statusCheck : null;
     return {

@@ -57,7 +57,10 @@ export interface MessageRequested {
 }
 
 /** The providers a request will try in order: its `providers`, or just its `provider`. */
-export function providerChain(request: { provider: string; providers: readonly string[] }): string[] {
+export function providerChain(request: {
+  provider: string;
+  providers: readonly string[];
+}): string[] {
   return request.providers.length > 0 ? [...request.providers] : [request.provider];
 }
 

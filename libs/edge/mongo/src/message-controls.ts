@@ -57,7 +57,14 @@ export class MessageControls {
         { _id: messageKey(tenantId, messageId), state: { $ne: 'canceled' } },
         {
           $set: { state: 'cancel_requested', updatedAt: now },
-          $setOnInsert: { tenantId, messageId, seq: 0, event: null, emitted: true, idempotencyKeys: [] },
+          $setOnInsert: {
+            tenantId,
+            messageId,
+            seq: 0,
+            event: null,
+            emitted: true,
+            idempotencyKeys: [],
+          },
         },
         { upsert: true },
       );
