@@ -109,6 +109,66 @@ const paths = {
       },
     },
   },
+  '/v1/messages/{messageId}/cancel': {
+    post: {
+      summary: 'Cancel a message that is queued or waiting for a retry (ingest)',
+      parameters: [idParam],
+      responses: {
+        '200': {
+          description: 'Canceled: no attempt or status check runs after it',
+          content: json({
+            type: 'object',
+            properties: { messageId: { type: 'string' }, status: { const: 'canceled' } },
+          }),
+        },
+        '202': {
+          description:
+            'Asked of the sender holding it, not yet answered: no attempt starts after this',
+          content: json({
+            type: 'object',
+            properties: { messageId: { type: 'string' }, status: { const: 'cancel_requested' } },
+          }),
+        },
+        '404': { description: 'No such message', content: json(error) },
+        '409': {
+          description: '`too_late`: the message was sent or is final; `status` says which',
+          content: json(error),
+        },
+      },
+    },
+  },
+  '/v1/messages/{messageId}/resend': {
+    post: {
+      summary: 'Resend a message that ended undelivered, bounced or canceled (ingest)',
+      parameters: [
+        idParam,
+        {
+          name: 'Idempotency-Key',
+          in: 'header',
+          description: 'A repeated key resends once',
+          schema: { type: 'string', maxLength: 255 },
+        },
+      ],
+      responses: {
+        '202': {
+          description: 'A fresh run of attempts has begun (`resend`: accepted or repeated)',
+          content: json({
+            type: 'object',
+            properties: {
+              messageId: { type: 'string' },
+              status: { const: 'queued' },
+              resend: { enum: ['accepted', 'repeated'] },
+            },
+          }),
+        },
+        '404': { description: 'No such message', content: json(error) },
+        '409': {
+          description: '`not_resendable`, `conflict` or `content_unavailable`',
+          content: json(error),
+        },
+      },
+    },
+  },
   '/v1/messages/{messageId}/events': {
     get: {
       summary: "The message's event timeline, in seq order (projector)",
@@ -255,7 +315,8 @@ export const OPENAPI_DOCUMENT = {
           tenantId: { type: 'string' },
           status: { enum: DELIVERY_STATUSES },
           channel: { enum: CHANNELS },
-          provider: { type: 'string' },
+          provider: { type: 'string', description: "The latest attempt's provider" },
+          providers: { type: 'array', items: { type: 'string' } },
           recipient: { type: 'string' },
           retryPolicy: { type: ['string', 'null'] },
           metadata: { type: 'object', additionalProperties: { type: 'string' } },
@@ -274,8 +335,15 @@ export const OPENAPI_DOCUMENT = {
           undeliveredAt: timestamp,
           bouncedAt: timestamp,
           notSentAt: timestamp,
+          canceledAt: timestamp,
+          resends: { type: 'integer' },
           createdAt: timestamp,
           updatedAt: timestamp,
+          actions: {
+            type: 'object',
+            description: 'What cancel and resend would do now',
+            properties: { cancel: { type: 'boolean' }, resend: { type: 'boolean' } },
+          },
         },
       },
       Event: {
@@ -291,6 +359,15 @@ export const OPENAPI_DOCUMENT = {
           occurredAt: timestamp,
           nextAttemptAt: timestamp,
           providerMessageId: { type: ['string', 'null'] },
+          provider: { type: ['string', 'null'] },
+          failover: {
+            type: ['object', 'null'],
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              reason: { type: 'string' },
+            },
+          },
           error: deliveryError,
         },
       },
