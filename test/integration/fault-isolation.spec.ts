@@ -65,6 +65,9 @@ describe('fault isolation in the sender and the projector, against the real serv
     tenantId: herald.key.tenantId,
     channel: 'webhook',
     provider: 'webhook',
+    providers: [],
+    providerFirstAttempt: 1,
+    providerFirstAttemptAt: null,
     recipient: herald.hook(script, messageId),
     content: { body: 'hi' },
     metadata: {},
@@ -181,12 +184,15 @@ describe('fault isolation in the sender and the projector, against the real serv
         message: {
           channel: 'webhook',
           provider: 'webhook',
+          providers: [],
           recipient,
           retryPolicy: 'webhook',
           requestedAt: Date.now(),
           metadata: {},
         },
         providerMessageId: null,
+        provider: null,
+        failover: null,
       });
       const publish = async (events: MessageEvent[]) =>
         producer.send({

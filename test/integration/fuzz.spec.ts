@@ -1116,6 +1116,7 @@ describe(`a seeded fuzz of hostile input (HERALD_FUZZ_SEED=${SEED})`, () => {
       tenantId: herald.key.tenantId,
       channel: 'webhook',
       provider: 'webhook',
+      providers: [],
       recipient: herald.hook('ok', messageId),
       content: { body: 'hi' },
       retryPolicy: null,

@@ -22,6 +22,7 @@ const request = (overrides: Partial<MessageRequested> = {}): MessageRequested =>
   tenantId: 't-1',
   channel: 'webhook',
   provider: 'webhook',
+  providers: [],
   recipient: 'https://hooks.example.test/x?token=s3cret',
   content: { body: 'hi' },
   retryPolicy: null,
@@ -89,6 +90,9 @@ describe('afterAttempt', () => {
     tenantId: 't-1',
     channel: 'webhook',
     provider: 'webhook',
+    providers: [],
+    providerFirstAttempt: 1,
+    providerFirstAttemptAt: null,
     recipient: 'https://hooks.example.test/x',
     content: {},
     metadata: {},
@@ -130,19 +134,15 @@ describe('afterAttempt', () => {
       deps,
     );
     expect(outcome.retry).toBeNull();
-    expect(outcome.event).toMatchObject({
-      type: 'sent',
-      status: 'sent',
-      seq: 2,
-      attempt: 1,
-      maxAttempts: 9,
-    });
+    expect(outcome.events).toMatchObject([
+      { type: 'sent', status: 'sent', seq: 2, attempt: 1, maxAttempts: 9, provider: 'webhook' },
+    ]);
   });
 
   it('starts status checks after a sent the provider can report on', () => {
     const accepted: SendResult = { ok: true, status: 'sent', providerMessageId: 'SM1', log };
     const outcome = afterAttempt(task, accepted, { ...deps, checksStatus: true });
-    expect(outcome.event).toMatchObject({ type: 'sent', providerMessageId: 'SM1' });
+    expect(outcome.events).toMatchObject([{ type: 'sent', providerMessageId: 'SM1' }]);
     expect(outcome.statusCheck).toMatchObject({
       messageId: task.messageId,
       providerMessageId: 'SM1',
@@ -162,11 +162,15 @@ describe('afterAttempt', () => {
 
   it('schedules the next attempt by the policy on a retryable failure', () => {
     const outcome = afterAttempt(task, failed('retryable'), deps);
-    expect(outcome.event).toMatchObject({
-      type: 'delivery_attempted',
-      status: 'delivery_attempted',
-      nextAttemptAt: now + 5 + 7_000,
-    });
+    expect(outcome.events).toMatchObject([
+      {
+        type: 'delivery_attempted',
+        status: 'delivery_attempted',
+        nextAttemptAt: now + 5 + 7_000,
+        provider: 'webhook',
+        failover: null,
+      },
+    ]);
     expect(outcome.retry).toMatchObject({
       attempt: 2,
       nextSeq: 3,
@@ -183,19 +187,21 @@ describe('afterAttempt', () => {
   it('ends undelivered at once on a non-retryable failure', () => {
     const outcome = afterAttempt(task, failed('non_retryable'), deps);
     expect(outcome.retry).toBeNull();
-    expect(outcome.event).toMatchObject({
-      type: 'undelivered',
-      status: 'undelivered',
-      error: { code: 'http_503' },
-    });
+    expect(outcome.events).toMatchObject([
+      { type: 'undelivered', status: 'undelivered', error: { code: 'http_503' } },
+    ]);
   });
 
   it('ends undelivered with the reason when the retries are exhausted', () => {
     const last = { ...task, attempt: 9, firstAttemptAt: now - 1_000_000, nextSeq: 10 };
     const outcome = afterAttempt(last, failed('retryable'), deps);
     expect(outcome.retry).toBeNull();
-    expect(outcome.event.type).toBe('undelivered');
-    expect(outcome.event.error?.message).toMatch(/retries exhausted after 9 attempts/);
+    expect(outcome.events).toMatchObject([
+      {
+        type: 'undelivered',
+        error: { message: expect.stringMatching(/retries exhausted after 9 attempts/) },
+      },
+    ]);
   });
 });
 

@@ -21,14 +21,22 @@ const LEGAL: [DeliveryStatus | null, EventType][] = [
   ['queued', 'undelivered'],
   ['queued', 'delivered'],
   ['queued', 'not_sent'],
+  ['queued', 'canceled'],
+  ['queued', 'provider_failover'],
   ['delivery_attempted', 'delivery_attempted'],
   ['delivery_attempted', 'sent'],
   ['delivery_attempted', 'undelivered'],
   ['delivery_attempted', 'delivered'],
+  ['delivery_attempted', 'canceled'],
+  ['delivery_attempted', 'provider_failover'],
   ['sent', 'status_check_attempted'],
   ['sent', 'delivered'],
   ['sent', 'bounced'],
   ['sent', 'undelivered'],
+  // Message controls: a resend queues a message that ended unreached again.
+  ['undelivered', 'resend_requested'],
+  ['bounced', 'resend_requested'],
+  ['canceled', 'resend_requested'],
 ];
 
 const isLegal = (current: DeliveryStatus | null, type: EventType) =>
@@ -67,18 +75,20 @@ describe('delivery status machine', () => {
     expect(canFollow(current, type)).toBe(false);
   });
 
-  it('lets terminal statuses accept nothing', () => {
+  it('lets terminal statuses accept nothing but a resend', () => {
     for (const status of DELIVERY_STATUSES) {
-      expect(isTerminal(status)).toBe(allowedEvents(status).length === 0);
+      const accepted = allowedEvents(status).filter((type) => type !== 'resend_requested');
+      expect([status, isTerminal(status)]).toEqual([status, accepted.length === 0]);
     }
     expect(DELIVERY_STATUSES.filter(isTerminal).sort()).toEqual(
-      ['bounced', 'delivered', 'not_sent', 'undelivered'].sort(),
+      ['bounced', 'canceled', 'delivered', 'not_sent', 'undelivered'].sort(),
     );
   });
 
-  it('maps every event type but a status check to the status of the same name', () => {
+  it('maps every event type but a status check, a failover and a resend to the status of the same name', () => {
+    const unlike: EventType[] = ['status_check_attempted', 'provider_failover', 'resend_requested'];
     for (const type of EVENT_TYPES) {
-      if (type === 'status_check_attempted') continue;
+      if (unlike.includes(type)) continue;
       expect(statusAfter(type, 'queued')).toBe(type);
     }
   });

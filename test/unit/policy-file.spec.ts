@@ -217,7 +217,7 @@ describe('loadPolicyRegistry: mistakes, each reported with file, line, column an
     const text = yaml('policies:', '  gentle:', ...GENTLE_SEND, '    statusChek: null', 'extra: 1');
     const { file, error } = failure('unknown.yaml', text);
     expect(error.message.split('\n')).toEqual([
-      `${file}:10:5: policies.gentle.statusChek: unknown key (allowed: send, statusCheck)`,
+      `${file}:10:5: policies.gentle.statusChek: unknown key (allowed: send, statusCheck, failoverAfter)`,
       `${file}:11:1: extra: unknown key (the file holds only "policies")`,
     ]);
   });

@@ -23,6 +23,7 @@ const SECOND = 1000;
 const SUMMARY: MessageSummary = {
   channel: 'email',
   provider: 'sendgrid',
+  providers: [],
   recipient: 'ada@example.com',
   retryPolicy: null,
   requestedAt: T0 - SECOND,
@@ -63,6 +64,8 @@ function timeline(...steps: Partial<MessageEvent>[]): MessageEvent[] {
     log: null,
     message: null,
     providerMessageId: null,
+    provider: null,
+    failover: null,
     ...step,
   }));
 }
@@ -78,6 +81,7 @@ const retriedThenSent = timeline(
     error: ERROR_503,
     log: { ...LOG, response: { status: 503, headers: {}, body: 'busy' } },
     nextAttemptAt: T0 + 30 * SECOND,
+    provider: 'sendgrid',
   },
   {
     type: 'delivery_attempted',
@@ -86,8 +90,16 @@ const retriedThenSent = timeline(
     error: { category: 'network', code: 'ECONNRESET', message: 'socket hang up' },
     log: { ...LOG, response: null },
     nextAttemptAt: T0 + 90 * SECOND,
+    provider: 'sendgrid',
   },
-  { type: 'sent', status: 'sent', attempt: 3, log: LOG, providerMessageId: 'sg-1' },
+  {
+    type: 'sent',
+    status: 'sent',
+    attempt: 3,
+    log: LOG,
+    providerMessageId: 'sg-1',
+    provider: 'sendgrid',
+  },
 );
 
 const fold = (events: MessageEvent[]): MessageDocument => {
@@ -106,6 +118,7 @@ describe('read model: folding timelines', () => {
       status: 'sent',
       channel: 'email',
       provider: 'sendgrid',
+      providers: [],
       recipient: 'ada@example.com',
       retryPolicy: null,
       metadata: [
@@ -127,6 +140,8 @@ describe('read model: folding timelines', () => {
       undeliveredAt: null,
       bouncedAt: null,
       notSentAt: null,
+      canceledAt: null,
+      resends: 0,
       createdAt: T0 - SECOND,
       updatedAt: T0 + 3 * SECOND,
       skippedSeqs: 0,
@@ -341,6 +356,7 @@ describe('read model: API shapes', () => {
       status: 'sent',
       channel: 'email',
       provider: 'sendgrid',
+      providers: [],
       recipient: 'ada@example.com',
       retryPolicy: null,
       metadata: { campaign: 'welcome', 'utm.source': 'app' },
@@ -359,8 +375,11 @@ describe('read model: API shapes', () => {
       undeliveredAt: null,
       bouncedAt: null,
       notSentAt: null,
+      canceledAt: null,
+      resends: 0,
       createdAt: '2025-01-02T03:04:04.000Z',
       updatedAt: '2025-01-02T03:04:08.000Z',
+      actions: { cancel: false, resend: false },
     });
   });
 
@@ -376,6 +395,8 @@ describe('read model: API shapes', () => {
       occurredAt: '2025-01-02T03:04:06.000Z',
       nextAttemptAt: '2025-01-02T03:04:35.000Z',
       providerMessageId: null,
+      provider: 'sendgrid',
+      failover: null,
       error: ERROR_503,
     });
   });
@@ -389,6 +410,7 @@ describe('read model: API shapes', () => {
       status: 'delivery_attempted',
       attempt: 2,
       occurredAt: '2025-01-02T03:04:07.000Z',
+      provider: 'sendgrid',
       request: LOG.request,
       response: null,
       durationMs: 120,

@@ -20,6 +20,7 @@ const request = (overrides: Partial<MessageRequested> = {}): MessageRequested =>
   tenantId: 't-1',
   channel: 'webhook',
   provider: 'webhook',
+  providers: [],
   recipient: 'https://hooks.example.test/x',
   content: { body: 'hi' },
   retryPolicy: null,

@@ -46,6 +46,7 @@ describe('Avro schemas', () => {
       'tenantId',
       'channel',
       'provider',
+      'providers',
       'recipient',
       'content',
       'retryPolicy',
@@ -69,6 +70,9 @@ describe('Avro schemas', () => {
         'nextAttemptAt',
         'error',
         'log',
+        'providerMessageId',
+        'provider',
+        'failover',
       ]),
     );
     expect((field(schema, 'type').type as { symbols: string[] }).symbols).toEqual([
@@ -80,6 +84,9 @@ describe('Avro schemas', () => {
       'delivered',
       'bounced',
       'not_sent',
+      'canceled',
+      'resend_requested',
+      'provider_failover',
       'unknown',
     ]);
     expect((field(schema, 'status').type as { symbols: string[] }).symbols).toEqual([
@@ -90,6 +97,7 @@ describe('Avro schemas', () => {
       'undelivered',
       'bounced',
       'not_sent',
+      'canceled',
       'unknown',
     ]);
   });
@@ -126,6 +134,8 @@ describe('Avro schemas', () => {
       },
       message: null,
       providerMessageId: 'SM0123',
+      provider: 'twilio',
+      failover: null,
     };
     expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
   });

@@ -294,6 +294,7 @@ describe('webhookPayload', () => {
     status: 'sent',
     channel: 'webhook',
     provider: 'webhook',
+    providers: [],
     recipient: 'https://example.test/x',
     retryPolicy: 'webhook',
     metadata: { k: 'v' },
@@ -312,8 +313,11 @@ describe('webhookPayload', () => {
     undeliveredAt: null,
     bouncedAt: null,
     notSentAt: null,
+    canceledAt: null,
+    resends: 0,
     createdAt: '2027-01-15T08:00:00.000Z',
     updatedAt: '2027-01-15T08:00:02.000Z',
+    actions: { cancel: false, resend: false },
   };
   const event: ApiEvent = {
     id: 'me-3',
@@ -326,6 +330,8 @@ describe('webhookPayload', () => {
     occurredAt: '2027-01-15T08:00:02.000Z',
     nextAttemptAt: null,
     providerMessageId: null,
+    provider: 'webhook',
+    failover: null,
     error: null,
   };
 

@@ -19,6 +19,8 @@ function event(messageId: string, seq: number, type: EventType): MessageEvent {
     log: null,
     message: null,
     providerMessageId: null,
+    provider: null,
+    failover: null,
   };
 }
 

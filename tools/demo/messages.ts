@@ -66,11 +66,15 @@ export class DemoRun {
 
   request(scenario: Scenario): MessageRequest {
     const channel = channelOf(scenario);
+    const provider = scenario.provider ?? 'webhook';
     return {
       messageId: this.idOf(scenario.name),
       tenantId: DEMO_TENANT,
       channel,
-      provider: scenario.provider ?? 'webhook',
+      provider,
+      // A chain of just the one provider: the same as none on Kafka, and unlike `[]` (which the
+      // API refuses, a chain names at least one) accepted by POST /v1/messages too.
+      providers: [provider],
       recipient:
         scenario.recipient ??
         `${this.simUrl}/hooks/${scenario.script ?? 'ok'}/${this.idOf(scenario.name)}`,

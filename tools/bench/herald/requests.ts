@@ -91,6 +91,7 @@ export function webhookRequest(fields: {
     tenantId: fields.tenantId,
     channel: 'webhook',
     provider: 'webhook',
+    providers: [],
     recipient: fields.recipient,
     content: { text: 'herald bench' },
     retryPolicy: fields.retryPolicy ?? null,

@@ -15,9 +15,9 @@ export const messageRequestBody = z
     channel: z.enum(CHANNELS),
     // One provider, or a failover chain (`providers`, the first tried first); at least one.
     provider: z.string().trim().min(1).max(REQUEST_LIMITS.nameLength).optional(),
+    // `[]` means just `provider`, as in the Avro record.
     providers: z
       .array(z.string().trim().min(1).max(REQUEST_LIMITS.nameLength))
-      .min(1)
       .max(REQUEST_LIMITS.providers)
       .optional(),
     recipient: z.string().trim().min(1).max(REQUEST_LIMITS.recipientLength),
@@ -26,7 +26,13 @@ export const messageRequestBody = z
     metadata: stringMap.default({}),
     requestedAt: z.union([z.number().int().positive(), z.iso.datetime()]).optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.provider !== undefined || (body.providers?.length ?? 0) > 0, {
+    path: ['provider'],
+    message: 'is required (or a non-empty providers)',
+    // Reported with the other fields' problems, not only once they all pass.
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  });
 
 export interface FieldProblem {
   field: string;
@@ -49,10 +55,8 @@ export function parseMessageRequest(
     };
   }
   const value = parsed.data;
-  const provider = value.provider ?? value.providers?.[0];
-  if (provider === undefined) {
-    return { problems: [{ field: 'provider', problem: 'is required (or providers)' }] };
-  }
+  // The refinement above makes sure there is one.
+  const provider = value.provider ?? value.providers?.[0] ?? '';
   const request: MessageRequested = {
     messageId: value.messageId ?? newId(),
     tenantId: value.tenantId,

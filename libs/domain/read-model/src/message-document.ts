@@ -99,9 +99,11 @@ export function applyEvent(doc: MessageDocument | null, event: MessageEvent): Ap
     status: event.status,
     // After `sent`, maxAttempts counts status checks, not sends: the send limit stays.
     maxAttempts: previous === 'sent' ? base.maxAttempts : (event.maxAttempts ?? base.maxAttempts),
+    // The latest the provider gave: a resend that is sent again has the new run's id.
     providerMessageId:
-      base.providerMessageId ??
-      (event.providerMessageId === null ? null : storableText(event.providerMessageId)),
+      event.providerMessageId == null
+        ? base.providerMessageId
+        : storableText(event.providerMessageId),
     lastError: event.error ? storableError(event.error) : base.lastError,
     nextAttemptAt: event.nextAttemptAt,
     updatedAt: event.occurredAt,
