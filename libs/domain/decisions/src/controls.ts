@@ -1,15 +1,9 @@
 import { canFollow } from '@herald/delivery-status';
-import {
-  providerChain,
-  type DeliveryStatus,
-  type MessageEvent,
-  type MessageRequested,
-} from '@herald/messages';
+import type { DeliveryStatus, MessageEvent, MessageRequested } from '@herald/messages';
 import { maxAttemptsOf, type PolicyRegistry } from '@herald/retry-policy';
-import type { AttemptOutcome } from './attempt';
-import { statusBefore } from './attempt';
+import { statusBefore, type AttemptOutcome } from './attempt';
 import { event } from './event-builder';
-import type { DeliveryTask } from './tasks';
+import { firstTaskOfRun, type DeliveryTask } from './tasks';
 
 // Cancel and resend: the decisions behind POST /v1/messages/{id}/cancel and /resend, and the
 // sender's side of them. Every event carries a gap-free `seq`, so only one party may write a
@@ -120,24 +114,12 @@ export function decideResend(
   return {
     kind: 'resend',
     event: resend,
-    task: {
-      messageId: request.messageId,
-      tenantId: request.tenantId,
-      channel: request.channel,
-      provider: providerChain(request)[0]!,
-      providers: request.providers,
-      providerFirstAttempt: attempt,
-      providerFirstAttemptAt: null,
-      recipient: request.recipient,
-      content: request.content,
-      metadata: request.metadata,
+    task: firstTaskOfRun(request, {
       retryPolicy: policy.name,
-      requestedAt: request.requestedAt,
       attempt,
-      firstAttemptAt: null,
       nextSeq: seq + 1,
-      dueAt: deps.now,
-    },
+      now: deps.now,
+    }),
   };
 }
 

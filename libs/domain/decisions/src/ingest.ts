@@ -15,7 +15,7 @@ import {
   requestBoundsProblems,
   requestedAtInBounds,
 } from './request-bounds';
-import type { DeliveryTask } from './tasks';
+import { firstTaskOfRun, type DeliveryTask } from './tasks';
 
 export type IngestDecision =
   | { kind: 'queued'; event: MessageEvent; task: DeliveryTask }
@@ -77,24 +77,12 @@ export function ingestRequest(
       maxAttempts,
       message: { ...summary, retryPolicy: policy.name },
     }),
-    task: {
-      messageId: request.messageId,
-      tenantId: request.tenantId,
-      channel: request.channel,
-      provider: request.provider,
-      providers: request.providers ?? [],
-      providerFirstAttempt: 1,
-      providerFirstAttemptAt: null,
-      recipient: request.recipient,
-      content: request.content,
-      metadata: request.metadata,
+    task: firstTaskOfRun(request, {
       retryPolicy: policy.name,
-      requestedAt: request.requestedAt,
       attempt: 1,
-      firstAttemptAt: null,
       nextSeq: 2,
-      dueAt: deps.now,
-    },
+      now: deps.now,
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { MessageRequested } from '@herald/messages';
+import { providerChain, type MessageRequested } from '@herald/messages';
 
 // The internal records the decisions hand from one step to the next, through Kafka: what the
 // sender attempts and what the status checker checks. Their Avro schemas are in schemas/.
@@ -41,4 +41,34 @@ export interface StatusCheckTask {
   sentAt: number;
   nextSeq: number;
   dueAt: number;
+}
+
+/**
+ * The first task of a run of attempts (ingest's, or a resend's): on the chain's first provider,
+ * whose schedule and window start at this attempt.
+ */
+export function firstTaskOfRun(
+  request: MessageRequested,
+  run: { retryPolicy: string; attempt: number; nextSeq: number; now: number },
+): DeliveryTask {
+  // A record decoded with a schema from before `providers` lacks it.
+  const providers = request.providers ?? [];
+  return {
+    messageId: request.messageId,
+    tenantId: request.tenantId,
+    channel: request.channel,
+    provider: providerChain({ provider: request.provider, providers })[0]!,
+    providers,
+    providerFirstAttempt: run.attempt,
+    providerFirstAttemptAt: null,
+    recipient: request.recipient,
+    content: request.content,
+    metadata: request.metadata,
+    retryPolicy: run.retryPolicy,
+    requestedAt: request.requestedAt,
+    attempt: run.attempt,
+    firstAttemptAt: null,
+    nextSeq: run.nextSeq,
+    dueAt: run.now,
+  };
 }
