@@ -158,34 +158,44 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
 
   /** The retry waits in a delay tier: claim its seq, then write the `canceled` ourselves. */
   private async claimCancel(event: MessageEvent): Promise<CancelResult> {
+    if (await this.claimed(event)) return { kind: 'canceled' };
+    // Someone else wrote that seq first: this very cancel sent twice, or a resend.
+    const control = await this.controls.find(event.tenantId, event.messageId);
+    if (control?.state === 'canceled') return { kind: 'canceled' };
+    return this.awaitCancel(event.tenantId, event.messageId);
+  }
+
+  /** Claims the event's seq and writes it: false when another writer claimed it first. */
+  private async claimed(event: MessageEvent): Promise<boolean> {
     const claimed = await this.controls.claim(
       event.tenantId,
       event.messageId,
       { state: 'canceled', seq: event.seq, event, idempotencyKey: null },
       Date.now(),
     );
-    if (!claimed) {
-      // Someone else wrote that seq first (this very cancel, sent twice, or a resend).
-      const control = await this.controls.find(event.tenantId, event.messageId);
-      if (control?.state === 'canceled') return { kind: 'canceled' };
-      return this.awaitCancel(event.tenantId, event.messageId);
-    }
+    if (!claimed) return false;
     await this.write([await eventOutput(this.codec, event)]);
     await this.controls.markEmitted(event.tenantId, event.messageId, event.seq);
-    return { kind: 'canceled' };
+    return true;
   }
 
-  /** Watches the read model for the sender's answer to a cancel request, for a moment. */
+  /**
+   * Watches the read model for the sender's answer to a cancel request, for a moment. If the
+   * message meanwhile went to wait in a delay tier (the sender's call ended in a retry just
+   * before it saw the request), the API claims the cancel itself rather than leave the message
+   * looking pending until that retry comes due.
+   */
   private async awaitCancel(tenantId: string, messageId: string): Promise<CancelResult> {
     const deadline = Date.now() + CANCEL_WAIT_MS;
     for (;;) {
       const message = await this.message(tenantId, messageId);
-      if (message?.status === 'canceled') return { kind: 'canceled' };
-      if (
-        message &&
-        decideCancel(message, { now: Date.now(), newId: randomUUID }).kind === 'too_late'
-      ) {
-        return { kind: 'too_late', status: message.status };
+      if (message) {
+        const decision = decideCancel(message, { now: Date.now(), newId: randomUUID });
+        if (decision.kind === 'already_canceled') return { kind: 'canceled' };
+        if (decision.kind === 'too_late') return decision;
+        if (decision.kind === 'claim' && (await this.claimed(decision.event))) {
+          return { kind: 'canceled' };
+        }
       }
       if (Date.now() >= deadline) return { kind: 'requested' };
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
