@@ -340,7 +340,11 @@ describe('checkTask', () => {
 
   it("proceeds with a resend's task, whose seq is past the control's", () => {
     expect(check({ state: 'resent', seq: 3 })).toEqual({ kind: 'proceed' });
-    expect(check({ state: 'canceled', seq: 2 })).toEqual({ kind: 'proceed' });
+  });
+
+  it('drops any task of a message the API canceled, even one past its seq', () => {
+    // given a task made while the control could not be read (a MongoDB outage), past the cancel
+    expect(check({ state: 'canceled', seq: 2 })).toEqual({ kind: 'stale' });
   });
 });
 

@@ -30,7 +30,6 @@ import {
   scheduleTask,
   type Output,
   type RunningConsumer,
-  writeHealth,
 } from '@herald/kafka';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderAdapter, SendResult } from '@herald/decisions';
@@ -38,6 +37,9 @@ import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
+
+/** How often the sender repeats that it cannot read message controls. */
+const CONTROLS_WARNING_EVERY_MS = 30_000;
 
 /**
  * Consumes herald.deliveries: makes each attempt through the provider's adapter and records the
@@ -53,6 +55,7 @@ export class SenderService
   private readonly logger = new Logger('Sender');
   private consumers: RunningConsumer[] = [];
   private readonly controls: MessageControls;
+  private controlsUnreadableSince = 0;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -111,8 +114,26 @@ export class SenderService
     return this.record(outcome);
   }
 
-  private control(task: DeliveryTask): Promise<ControlDocument | null> {
-    return writeHealth.track('mongodb', () => this.controls.get(task.tenantId, task.messageId));
+  /**
+   * The message's control, or null when MongoDB cannot be reached: the sender goes on sending
+   * through a database outage (SMS and email need no database), at the cost that a cancel asked
+   * of the sender just before it is seen only once the database is back. A control the API
+   * claimed itself (`canceled`) drops every later task of the message once it is read again.
+   */
+  private async control(task: DeliveryTask): Promise<ControlDocument | null> {
+    try {
+      return await this.controls.get(task.tenantId, task.messageId);
+    } catch (error) {
+      if (!isTransientFault(error)) throw error;
+      const now = Date.now();
+      if (now - this.controlsUnreadableSince > CONTROLS_WARNING_EVERY_MS) {
+        this.controlsUnreadableSince = now;
+        this.logger.warn(
+          `message controls unreadable (${errorMessage(error)}); sending without them until MongoDB answers`,
+        );
+      }
+      return null;
+    }
   }
 
   /**

@@ -125,7 +125,7 @@ export function decideResend(
 
 export type TaskCheck =
   | { kind: 'proceed' }
-  /** The API wrote at or past this task's seq (a claimed cancel, a resend): drop the task. */
+  /** The API wrote at or past this task's seq (a resend), or canceled the message: drop it. */
   | { kind: 'stale' }
   /** A cancel was asked for: record it instead of calling. */
   | { kind: 'cancel'; event: MessageEvent };
@@ -138,7 +138,9 @@ export function checkTask(
 ): TaskCheck {
   if (!control) return { kind: 'proceed' };
   // One rule for both controls: whatever the API wrote, it wrote after this task was made.
-  if (task.nextSeq <= control.seq) return { kind: 'stale' };
+  // And once the API canceled the message itself, no task of it is current (a resend changes
+  // the state first), even one made past that seq while the control could not be read.
+  if (task.nextSeq <= control.seq || control.state === 'canceled') return { kind: 'stale' };
   if (control.state !== 'cancel_requested') return { kind: 'proceed' };
   return {
     kind: 'cancel',
