@@ -15,6 +15,7 @@ import {
   type DeliveryTask,
 } from '@herald/decisions';
 import {
+  readRecordAt,
   eventOutput,
   scheduleTask,
   SEND_DEADLINE_MS,
@@ -22,7 +23,13 @@ import {
   writeHealth,
   type Output,
 } from '@herald/kafka';
-import { messageKey, type DeliveryStatus, type MessageEvent } from '@herald/messages';
+import {
+  messageKey,
+  type DeliveryStatus,
+  type MessageEvent,
+  type MessageRequested,
+} from '@herald/messages';
+import { messageActions } from '@herald/read-model';
 import { MessageClaims, MessageControls, ReadModelStore } from '@herald/mongo';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES } from '@herald/platform';
 import type { PolicyRegistry } from '@herald/retry-policy';
@@ -63,7 +70,7 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
 
   constructor(
     @Inject(HERALD_CONFIG) config: HeraldConfig,
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(AVRO_CODEC) private readonly codec: AvroCodec,
     @Inject(MONGO_DB) db: Db,
     @Inject(POLICIES) private readonly policies: PolicyRegistry,
@@ -112,14 +119,11 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
     }
     const message = await this.message(tenantId, messageId);
     if (!message) return { kind: 'not_found' };
-    const request = await this.claims.request(tenantId, messageId);
-    if (!request) {
-      return message.status === 'canceled' ||
-        message.status === 'undelivered' ||
-        message.status === 'bounced'
-        ? { kind: 'content_unavailable' }
-        : { kind: 'not_resendable', status: message.status };
+    if (!messageActions(message.status).resend) {
+      return { kind: 'not_resendable', status: message.status };
     }
+    const request = await this.originalRequest(tenantId, messageId);
+    if (!request) return { kind: 'content_unavailable' };
     const decision = decideResend(message, request, {
       now: Date.now(),
       newId: randomUUID,
@@ -200,6 +204,23 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
       if (Date.now() >= deadline) return { kind: 'requested' };
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+  }
+
+  /**
+   * The request as ingest took it in, read back from herald.messages.requested (the claim says
+   * where): null once the topic's retention (7 days) has deleted it.
+   */
+  private async originalRequest(
+    tenantId: string,
+    messageId: string,
+  ): Promise<MessageRequested | null> {
+    const source = await this.claims.source(tenantId, messageId);
+    if (!source) return null;
+    const record = await readRecordAt(this.kafka, source);
+    if (!record?.value) return null;
+    const request = (await this.codec.decode(record.value)) as MessageRequested;
+    // The claim's record is this message's, unless the topic was recreated since.
+    return request.tenantId === tenantId && request.messageId === messageId ? request : null;
   }
 
   /**

@@ -11,3 +11,4 @@ export * from './scheduled-work';
 export * from './group-commit';
 export * from './request-publisher';
 export * from './write-health';
+export * from './read-record';

@@ -3,19 +3,19 @@ import { duplicateIndexes } from './duplicate-keys';
 import { GroupCommit } from '@herald/kafka';
 import { messageKey, type MessageRequested } from '@herald/messages';
 
+/** Where the record that claimed an id is: what a resend reads back to send it again. */
+export interface ClaimSource {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 interface Claim {
   /** messageKey(tenantId, messageId): idempotency is per tenant. */
   _id: string;
   /** topic/partition/offset of the record that claimed the id. */
   source: string;
   claimedAt: number;
-  /**
-   * The request as it arrived, unredacted: what a resend sends again (no event or read-model
-   * document carries the content). Internal, never served. Absent on claims from before resend.
-   * JSON text rather than a document: content and metadata keys may hold '.' or '$', which
-   * MongoDB and FerretDB refuse as field names.
-   */
-  request?: string;
 }
 
 export type ClaimResult = 'first' | 'redelivery' | 'duplicate';
@@ -44,7 +44,6 @@ export class MessageClaims {
       _id: messageKey(request.tenantId, request.messageId),
       source,
       claimedAt: now,
-      request: JSON.stringify(request),
     });
   }
 
@@ -56,10 +55,15 @@ export class MessageClaims {
     return claim !== null;
   }
 
-  /** The request that claimed the id, for a resend; null when none is kept (older claims). */
-  async request(tenantId: string, messageId: string): Promise<MessageRequested | null> {
+  /**
+   * Where the request that claimed the id is on Kafka; null when nobody claimed it. The request
+   * itself stays in Kafka only: it carries the unredacted recipient and content, which never
+   * reach MongoDB.
+   */
+  async source(tenantId: string, messageId: string): Promise<ClaimSource | null> {
     const claim = await this.claims.findOne({ _id: messageKey(tenantId, messageId) });
-    return claim?.request === undefined ? null : (JSON.parse(claim.request) as MessageRequested);
+    const match = claim ? /^(.+)\/(\d+)\/(\d+)$/.exec(claim.source) : null;
+    return match ? { topic: match[1]!, partition: Number(match[2]), offset: match[3]! } : null;
   }
 
   private async write(claims: Claim[]): Promise<ClaimResult[]> {
