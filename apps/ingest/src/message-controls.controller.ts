@@ -93,7 +93,8 @@ export class MessageControlsController {
         throw new HttpException(
           {
             error: 'content_unavailable',
-            message: 'The message was accepted before Herald kept requests for resending',
+            message:
+              'The original request has left herald.messages.requested (7 days of retention), so it cannot be sent again',
           },
           HttpStatus.CONFLICT,
         );

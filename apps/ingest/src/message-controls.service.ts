@@ -50,7 +50,7 @@ export type CancelResult =
 export type ResendResult =
   | { kind: 'not_found' }
   | { kind: 'not_resendable'; status: DeliveryStatus }
-  /** The original request is not kept (a message accepted before resend existed). */
+  /** The original request is gone from herald.messages.requested (past its retention). */
   | { kind: 'content_unavailable' }
   /** Another resend (or cancel) claimed the message's next event first. */
   | { kind: 'conflict' }
