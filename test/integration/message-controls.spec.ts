@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '@herald/kafka';
+import type { MessageEvent } from '@herald/messages';
+import { foldEvents, toApiMessage } from '@herald/read-model';
+import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
+import { TOPICS } from '@herald/topics';
 import { waitFor } from '@tools/harness';
 import { Herald, ms } from '../support/herald';
+import { testEnv } from '../support/servers';
+import { valuesWithKey } from '../support/topics';
 
 /** knock's 5 minutes of failoverAfter take 3 s; its back-off starts at 35–70 ms. */
 const SCALE = 0.01;
@@ -22,8 +30,11 @@ policies:
 `;
 
 describe('message controls against the real servers', () => {
+  const env = testEnv();
   let herald: Herald;
   let dir: string;
+  let kafka: Kafka;
+  let codec: AvroCodec;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'herald-controls-'));
@@ -34,7 +45,24 @@ describe('message controls against the real servers', () => {
       HERALD_PROVIDER_TIMEOUT_MS: '1000',
       HERALD_RETRY_POLICIES_FILE: policies,
     });
+    kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'herald-test',
+      ...env.kafkaSecurity,
+    });
+    codec = AvroCodec.connect(env.schemaRegistryUrl, resolveSchemaDir(), env.registryAuth);
   });
+
+  /**
+   * The message as a rebuild would make it: its events read back from herald.message-events
+   * and folded. The controls are facts in Kafka like every other, so it is the read model's.
+   */
+  const expectRebuildToMatch = async (messageId: string) => {
+    const values = await valuesWithKey(kafka, TOPICS.messageEvents.name, messageId);
+    const events = (await Promise.all(values.map((v) => codec.decode(v)))) as MessageEvent[];
+    const folded = foldEvents(events.filter((e) => e.tenantId === herald.key.tenantId));
+    expect(folded && toApiMessage(folded)).toEqual(await herald.message(messageId));
+  };
 
   afterAll(async () => {
     await herald?.stop();
@@ -83,6 +111,7 @@ describe('message controls against the real servers', () => {
       ]);
       // Canceling again changes nothing.
       expect((await herald.control(messageId, 'cancel')).status).toBe(200);
+      await expectRebuildToMatch(messageId);
     });
 
     it('answers 409 too_late for a message already sent, and 404 for another tenant', async () => {
@@ -151,6 +180,7 @@ describe('message controls against the real servers', () => {
       ]);
       expect(events[4]?.attempt).toBe(3);
       expect(herald.received(messageId)).toHaveLength(3);
+      await expectRebuildToMatch(messageId);
       // A different key now finds the message sent: nothing to resend.
       const late = await herald.control(messageId, 'resend', {
         headers: { 'Idempotency-Key': `other-${run}` },
@@ -212,6 +242,7 @@ describe('message controls against the real servers', () => {
       const logs = await herald.logs(messageId);
       expect(logs.at(-1)?.provider).toBe('smtp');
       expect(logs.at(0)?.provider).toBe('sendgrid');
+      await expectRebuildToMatch(messageId);
     });
 
     it('fails over at once when the primary answers 400', async () => {

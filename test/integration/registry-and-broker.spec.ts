@@ -74,6 +74,7 @@ describe('MessageRequested through the real broker and schema registry', () => {
       tenantId: 'tenant-a',
       channel: 'webhook',
       provider: 'webhook',
+      providers: [],
       recipient: 'http://127.0.0.1:4010/hooks/ok',
       content: { body: 'hello' },
       retryPolicy: null,
