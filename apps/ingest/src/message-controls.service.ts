@@ -23,12 +23,7 @@ import {
   writeHealth,
   type Output,
 } from '@herald/kafka';
-import {
-  messageKey,
-  type DeliveryStatus,
-  type MessageEvent,
-  type MessageRequested,
-} from '@herald/messages';
+import type { DeliveryStatus, MessageEvent, MessageRequested } from '@herald/messages';
 import { messageActions } from '@herald/read-model';
 import { MessageClaims, MessageControls, ReadModelStore } from '@herald/mongo';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES } from '@herald/platform';
@@ -236,7 +231,7 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
   }
 
   private async message(tenantId: string, messageId: string): Promise<ControlledMessage | null> {
-    return this.readModel.messages.findOne({ _id: messageKey(tenantId, messageId) });
+    return this.readModel.message(tenantId, messageId);
   }
 
   /** One Kafka transaction, bounded like POST /v1/messages's publish. */

@@ -1,9 +1,7 @@
 import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query } from '@nestjs/common';
 import type { Principal } from '@herald/access';
-import { messageKey } from '@herald/messages';
 import { CurrentPrincipal } from '@herald/platform';
 import {
-  eventDocumentId,
   InvalidQueryError,
   LIST_SORT,
   listFilter,
@@ -13,9 +11,7 @@ import {
   toApiMessage,
   toApiPage,
   type ApiLog,
-  type EventDocument,
   type ListQuery,
-  type MessageDocument,
 } from '@herald/read-model';
 import { ReadModelStore } from '@herald/mongo';
 
@@ -46,32 +42,21 @@ export class ReadApiController {
 
   @Get(':id/events')
   async events(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
-    const docs = await this.timeline(await this.messageOr404(caller, id));
+    const docs = await this.store.timeline(await this.messageOr404(caller, id));
     return { messageId: id, events: docs.map(toApiEvent) };
   }
 
   @Get(':id/logs')
   async logs(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
-    const docs = await this.timeline(await this.messageOr404(caller, id));
+    const docs = await this.store.timeline(await this.messageOr404(caller, id));
     return {
       messageId: id,
       logs: docs.map(toApiLog).filter((log): log is ApiLog => log !== null),
     };
   }
 
-  /**
-   * A message's events in seq order, fetched by their exact ids (key:1 … key:seq).
-   * FerretDB v1 answers any other filter with a full scan of the collection, indexes or not;
-   * exact `_id` lookups stay fast there, and on MongoDB too.
-   */
-  private async timeline(message: MessageDocument): Promise<EventDocument[]> {
-    const ids = Array.from({ length: message.seq }, (_, i) => eventDocumentId(message._id, i + 1));
-    const docs = await Promise.all(ids.map((_id) => this.store.events.findOne({ _id })));
-    return docs.filter((doc): doc is EventDocument => doc !== null);
-  }
-
   private async messageOr404(caller: Principal, id: string) {
-    const doc = await this.store.messages.findOne({ _id: messageKey(caller.tenantId, id) });
+    const doc = await this.store.message(caller.tenantId, id);
     if (!doc) {
       throw new HttpException(
         { error: 'not_found', message: `No message with id '${id}'` },

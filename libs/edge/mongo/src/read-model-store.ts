@@ -1,10 +1,11 @@
 import pLimit from 'p-limit';
 import type { Collection, Db } from 'mongodb';
-import { eventsByMessage, type MessageEvent } from '@herald/messages';
+import { eventsByMessage, messageKey, type MessageEvent } from '@herald/messages';
 import { duplicateIndexes, isDuplicateKey } from './duplicate-keys';
 import { pingMongo } from './mongo-client';
 import {
   applyEvent,
+  eventDocumentId,
   FEED_COLLECTION,
   FEED_INDEXES,
   MESSAGE_INDEXES,
@@ -71,6 +72,23 @@ export class ReadModelStore {
   /** Whether the server answers at all: tells a refused write from an unreachable server. */
   ping(): Promise<void> {
     return pingMongo(this.db);
+  }
+
+  /** A tenant's message; null when it has none by that id (another tenant's included). */
+  message(tenantId: string, messageId: string): Promise<MessageDocument | null> {
+    return this.messages.findOne({ _id: messageKey(tenantId, messageId) });
+  }
+
+  /**
+   * A message's events in seq order, fetched by their exact ids (key:1 … key:seq): what the
+   * read API's timeline and logs are made of. FerretDB v1 answers any other filter with a full
+   * scan of the collection, indexes or not; exact `_id` lookups stay fast there, and on
+   * MongoDB too.
+   */
+  async timeline(message: MessageDocument): Promise<EventDocument[]> {
+    const ids = Array.from({ length: message.seq }, (_, i) => eventDocumentId(message._id, i + 1));
+    const docs = await Promise.all(ids.map((_id) => this.events.findOne({ _id })));
+    return docs.filter((doc): doc is EventDocument => doc !== null);
   }
 
   async ensureIndexes(): Promise<void> {
