@@ -10,7 +10,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Db } from 'mongodb';
 import { MessageClaims } from '@herald/mongo';
 import type { HeraldConfig } from '@herald/config';
-import type { MessageRequested } from '@herald/messages';
+import { withRequestDefaults, type MessageRequested } from '@herald/messages';
 import { identityProblems, ingestRequest } from '@herald/decisions';
 import {
   consumerSettingsFrom,
@@ -73,7 +73,7 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
       this.logger,
     );
     if (!decoded.ok) return [decoded.deadLetter];
-    const request = decoded.value;
+    const request = withRequestDefaults(decoded.value);
     // An id that cannot be stored or shown (control characters, too long) cannot name a
     // message at all, not even a not_sent one: such a record is dead-lettered, with the reason.
     const [identity] = identityProblems(request);

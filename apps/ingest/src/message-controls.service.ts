@@ -18,12 +18,17 @@ import {
   readRecordAt,
   eventOutput,
   scheduleTask,
-  SEND_DEADLINE_MS,
+  withinSendDeadline,
   TransactionalCommitter,
   writeHealth,
   type Output,
 } from '@herald/kafka';
-import type { DeliveryStatus, MessageEvent, MessageRequested } from '@herald/messages';
+import {
+  withRequestDefaults,
+  type DeliveryStatus,
+  type MessageEvent,
+  type MessageRequested,
+} from '@herald/messages';
 import { messageActions } from '@herald/read-model';
 import { MessageClaims, MessageControls, ReadModelStore } from '@herald/mongo';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES } from '@herald/platform';
@@ -83,7 +88,8 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
 
   async cancel(tenantId: string, messageId: string): Promise<CancelResult> {
     const message =
-      (await this.message(tenantId, messageId)) ?? (await this.justAccepted(tenantId, messageId));
+      (await this.readModel.message(tenantId, messageId)) ??
+      (await this.justAccepted(tenantId, messageId));
     if (!message) return { kind: 'not_found' };
     const decision = decideCancel(message, { now: Date.now(), newId: randomUUID });
     switch (decision.kind) {
@@ -112,7 +118,7 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
         return { kind: 'resent', repeated: true };
       }
     }
-    const message = await this.message(tenantId, messageId);
+    const message = await this.readModel.message(tenantId, messageId);
     if (!message) return { kind: 'not_found' };
     if (!messageActions(message.status).resend) {
       return { kind: 'not_resendable', status: message.status };
@@ -187,7 +193,7 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
   private async awaitCancel(tenantId: string, messageId: string): Promise<CancelResult> {
     const deadline = Date.now() + CANCEL_WAIT_MS;
     for (;;) {
-      const message = await this.message(tenantId, messageId);
+      const message = await this.readModel.message(tenantId, messageId);
       if (message) {
         const decision = decideCancel(message, { now: Date.now(), newId: randomUUID });
         if (decision.kind === 'already_canceled') return { kind: 'canceled' };
@@ -213,7 +219,9 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
     if (!source) return null;
     const record = await readRecordAt(this.kafka, source);
     if (!record?.value) return null;
-    const request = (await this.codec.decode(record.value)) as MessageRequested;
+    const request = withRequestDefaults(
+      (await this.codec.decode(record.value)) as MessageRequested,
+    );
     // The claim's record is this message's, unless the topic was recreated since.
     return request.tenantId === tenantId && request.messageId === messageId ? request : null;
   }
@@ -230,21 +238,8 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
     return { tenantId, messageId, status: 'queued', seq: 1, nextAttemptAt: null, attempts: 0 };
   }
 
-  private async message(tenantId: string, messageId: string): Promise<ControlledMessage | null> {
-    return this.readModel.message(tenantId, messageId);
-  }
-
   /** One Kafka transaction, bounded like POST /v1/messages's publish. */
   private async write(outputs: Output[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Kafka did not acknowledge within ${SEND_DEADLINE_MS} ms; retry`)),
-        SEND_DEADLINE_MS,
-      );
-    });
-    await writeHealth
-      .track('kafka', () => Promise.race([this.committer.commit(outputs, []), deadline]))
-      .finally(() => clearTimeout(timer));
+    await writeHealth.track('kafka', () => withinSendDeadline(this.committer.commit(outputs, [])));
   }
 }

@@ -1,7 +1,7 @@
 import { providerChain, type DeliveryError, type MessageEvent } from '@herald/messages';
 import {
-  DEFAULT_FAILOVER_AFTER_MS,
   failoverAfterMs,
+  failoverAfterOf,
   formatDuration,
   maxAttemptsOf,
   nextAttempt,
@@ -144,7 +144,7 @@ export function afterAttempt(
     if (failingFor >= failoverAfterMs(deps.policy, deps.timeScale)) {
       return failover(
         fallback,
-        `${task.provider} kept failing for ${formatDuration(failingFor)} (failoverAfter ${formatDuration(deps.policy.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS)}${deps.timeScale === 1 ? '' : `, time scale ${deps.timeScale}`})`,
+        `${task.provider} kept failing for ${formatDuration(failingFor)} (failoverAfter ${formatDuration(failoverAfterOf(deps.policy))}${deps.timeScale === 1 ? '' : `, time scale ${deps.timeScale}`})`,
       );
     }
   }

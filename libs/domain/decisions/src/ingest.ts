@@ -35,7 +35,7 @@ export function ingestRequest(
   const summary = {
     channel: request.channel,
     provider: request.provider.slice(0, REQUEST_LIMITS.nameLength),
-    providers: (request.providers ?? [])
+    providers: request.providers
       .slice(0, REQUEST_LIMITS.providers)
       .map((name) => name.slice(0, REQUEST_LIMITS.nameLength)),
     recipient: redactUrl(request.recipient.slice(0, REQUEST_LIMITS.recipientLength)),
@@ -111,7 +111,7 @@ export function requestProblem(
   }
   const provider = deps.providers.problemWith(request.provider, request.channel);
   if (provider) return { field: 'provider', code: 'unknown_provider', problem: provider };
-  for (const fallback of providerChain({ ...request, providers: request.providers ?? [] })) {
+  for (const fallback of providerChain(request)) {
     const problem = deps.providers.problemWith(fallback, request.channel);
     if (problem) return { field: 'providers', code: 'unknown_provider', problem };
   }

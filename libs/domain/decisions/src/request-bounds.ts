@@ -91,8 +91,7 @@ export function requestBoundsProblems(request: MessageRequested, now: number): F
       problems.push({ field, problem: `must be at most ${max} characters` });
     }
   }
-  // Old records decoded with a schema before the field, and test doubles, may lack it.
-  const chain = request.providers ?? [];
+  const chain = request.providers;
   if (chain.length > REQUEST_LIMITS.providers) {
     problems.push({
       field: 'providers',

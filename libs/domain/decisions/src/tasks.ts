@@ -51,8 +51,7 @@ export function firstTaskOfRun(
   request: MessageRequested,
   run: { retryPolicy: string; attempt: number; nextSeq: number; now: number },
 ): DeliveryTask {
-  // A record decoded with a schema from before `providers` lacks it.
-  const providers = request.providers ?? [];
+  const { providers } = request;
   return {
     messageId: request.messageId,
     tenantId: request.tenantId,

@@ -56,6 +56,16 @@ export interface MessageRequested {
   requestedAt: number;
 }
 
+/**
+ * A request as decoded with its writer's schema: records written before `providers` existed
+ * lack it. Applied where requests are decoded, so the decisions can rely on the field.
+ */
+export function withRequestDefaults(
+  request: Omit<MessageRequested, 'providers'> & { providers?: string[] },
+): MessageRequested {
+  return { ...request, providers: request.providers ?? [] };
+}
+
 /** The providers a request will try in order: its `providers`, or just its `provider`. */
 export function providerChain(request: {
   provider: string;

@@ -46,9 +46,14 @@ export interface RetryPolicy {
 /** Courier's default: it retries one provider for 5 minutes, then moves on to the next. */
 export const DEFAULT_FAILOVER_AFTER_MS = 5 * 60_000;
 
+/** The policy's failoverAfter as written (unscaled), its default when it names none. */
+export function failoverAfterOf(policy: RetryPolicy): number {
+  return policy.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS;
+}
+
 /** The policy's failoverAfter in real milliseconds under `timeScale`. */
 export function failoverAfterMs(policy: RetryPolicy, timeScale: number): number {
-  return scaled(policy.failoverAfterMs ?? DEFAULT_FAILOVER_AFTER_MS, timeScale);
+  return scaled(failoverAfterOf(policy), timeScale);
 }
 
 export interface AttemptContext {

@@ -44,15 +44,20 @@ export class RequestPublisher {
   async publish(request: MessageRequested): Promise<void> {
     const topic = TOPICS.messagesRequested.name;
     const value = await this.codec.encode(topic, request);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishDeadlineError()), SEND_DEADLINE_MS);
-    });
-    const send = this.producer.send({
-      topic,
-      acks: -1,
-      messages: [{ key: request.messageId, value }],
-    });
-    await Promise.race([send, deadline]).finally(() => clearTimeout(timer));
+    await withinSendDeadline(
+      this.producer.send({ topic, acks: -1, messages: [{ key: request.messageId, value }] }),
+    );
   }
+}
+
+/**
+ * Waits for a write Kafka retries on its own for at most SEND_DEADLINE_MS, then rejects with
+ * PublishDeadlineError: an API caller gets an answer in bounded time either way.
+ */
+export async function withinSendDeadline<T>(write: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PublishDeadlineError()), SEND_DEADLINE_MS);
+  });
+  return Promise.race([write, deadline]).finally(() => clearTimeout(timer));
 }
