@@ -12,7 +12,7 @@ import {
 import type { AvroCodec } from '@herald/schema-registry';
 import { IngestService } from './ingest.service';
 import { MessageControlsController } from './message-controls.controller';
-import { MessageControlsService } from './message-controls.service';
+import { MessageControlsService } from '@herald/platform';
 import { MessagesController } from './messages.controller';
 
 /** The ingest service: accepts message requests (Kafka and POST /v1/messages), validates and deduplicates them. */

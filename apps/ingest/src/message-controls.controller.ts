@@ -12,7 +12,7 @@ import {
 import type { Response } from 'express';
 import type { Principal } from '@herald/access';
 import { CurrentPrincipal, invalidRequest } from '@herald/platform';
-import { MessageControlsService } from './message-controls.service';
+import { MessageControlsService } from '@herald/platform';
 
 /** Idempotency-Key values are the caller's; bounded like ids so they can be stored. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255;

@@ -11,7 +11,7 @@ import {
   Query,
 } from '@nestjs/common';
 import { canReadFeed, tokenTtl, type Principal } from '@herald/access';
-import { feedFilter, LIST_SORT, toApiFeedPage } from '@herald/read-model';
+import { toApiFeedPage } from '@herald/read-model';
 import { ReadModelStore } from '@herald/mongo';
 import { Access, AcceptsRecipientTokens, CurrentPrincipal, invalidRequest } from '@herald/platform';
 import { listQueryOr400 } from './read-api.controller';
@@ -38,11 +38,7 @@ export class FeedController {
     if (!canReadFeed(caller, recipient)) throw notFound(recipient);
     // The feed pages exactly like the message list; only cursor and limit apply.
     const page = listQueryOr400({ cursor: query.cursor, limit: query.limit });
-    const docs = await this.store.feed
-      .find(feedFilter(caller.tenantId, recipient, page.cursor))
-      .sort(LIST_SORT)
-      .limit(page.limit + 1)
-      .toArray();
+    const docs = await this.store.feedPage(caller.tenantId, recipient, page);
     return toApiFeedPage(docs, page.limit);
   }
 

@@ -3,8 +3,6 @@ import type { Principal } from '@herald/access';
 import { CurrentPrincipal } from '@herald/platform';
 import {
   InvalidQueryError,
-  LIST_SORT,
-  listFilter,
   parseListQuery,
   toApiEvent,
   toApiLog,
@@ -26,13 +24,8 @@ export class ReadApiController {
 
   @Get()
   async list(@CurrentPrincipal() caller: Principal, @Query() query: Record<string, unknown>) {
-    const { limit, ...filters } = listQueryOr400(query);
-    const docs = await this.store.messages
-      .find(listFilter({ ...filters, tenantId: caller.tenantId }))
-      .sort(LIST_SORT)
-      .limit(limit + 1)
-      .toArray();
-    return toApiPage(docs, limit);
+    const parsed = listQueryOr400(query);
+    return toApiPage(await this.store.list(caller.tenantId, parsed), parsed.limit);
   }
 
   @Get(':id')

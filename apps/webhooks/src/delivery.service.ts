@@ -26,7 +26,7 @@ import {
 } from '@herald/webhooks';
 import { EndpointCalls, type EndpointCall } from './endpoint-calls';
 import { EndpointDirectory } from './endpoint-directory';
-import { deliveryEventOutput } from './delivery-outputs';
+import { deliveryEventOutput } from '@herald/kafka';
 import { webhookMetrics } from './webhook-metrics';
 
 export const DELIVERY_GROUP = 'herald-webhooks';

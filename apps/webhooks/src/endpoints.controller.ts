@@ -18,6 +18,7 @@ import { WebhookDeliveryStore, WebhookEndpointStore } from '@herald/mongo';
 import { CurrentPrincipal, invalidRequest } from '@herald/platform';
 import { checkDestination, newSigningSecret } from '@herald/providers';
 import {
+  endpointChanges,
   parseEndpointInput,
   rotatedSecrets,
   toApiAttempt,
@@ -27,7 +28,7 @@ import {
   type EndpointInput,
   type WebhookEndpoint,
 } from '@herald/webhooks';
-import { DeliveryResender } from './delivery-resender';
+import { DeliveryResender } from '@herald/kafka';
 
 const MAX_LIST = 100;
 
@@ -89,13 +90,7 @@ export class EndpointsController {
   ) {
     const input = inputOr400(body, 'update');
     const current = await this.endpointOr404(caller, id);
-    const changes: Partial<WebhookEndpoint> = { ...input, updatedAt: Date.now() };
-    if (input.enabled === true && !current.enabled) {
-      Object.assign(changes, { disabledReason: null, disabledAt: null, failingSince: null });
-    }
-    if (input.enabled === false && current.enabled) {
-      Object.assign(changes, { disabledReason: 'user', disabledAt: Date.now() });
-    }
+    const changes = endpointChanges(current, input, Date.now());
     const updated = await this.endpoints.update(caller.tenantId, id, changes);
     if (!updated) throw notFound('endpoint', id);
     return toApiEndpoint(updated);
@@ -199,9 +194,7 @@ export class EndpointsController {
     if (!Number.isFinite(sinceMs)) {
       throw invalidRequest([{ field: 'since', problem: 'must be an ISO-8601 time' }]);
     }
-    const failed = (await this.deliveries.failedSince(id, sinceMs, MAX_RECOVER)).filter(
-      ({ delivery }) => delivery.tenantId === caller.tenantId,
-    );
+    const failed = await this.deliveries.failedSince(caller.tenantId, id, sinceMs, MAX_RECOVER);
     await this.resender.resend(failed);
     return { resent: failed.length, ids: failed.map(({ delivery }) => delivery.deliveryId) };
   }

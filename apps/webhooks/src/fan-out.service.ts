@@ -17,7 +17,7 @@ import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { newDelivery, receives, webhookEventType, webhookPayload } from '@herald/webhooks';
 import { EndpointDirectory } from './endpoint-directory';
-import { deliveryEventOutput, deliveryIdOf } from './delivery-outputs';
+import { deliveryEventOutput, deliveryIdOf } from '@herald/kafka';
 import { MessageStates } from './message-states';
 
 export const FAN_OUT_GROUP = 'herald-webhooks-fan-out';

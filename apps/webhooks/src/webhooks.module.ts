@@ -5,7 +5,7 @@ import type { HeraldConfig } from '@herald/config';
 import { ReadModelStore, WebhookDeliveryStore, WebhookEndpointStore } from '@herald/mongo';
 import { AVRO_CODEC, HeraldPlatformModule, KAFKA, MONGO_DB } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
-import { DeliveryResender } from './delivery-resender';
+import { DeliveryResender } from '@herald/kafka';
 import { DeliveryService } from './delivery.service';
 import { EndpointDirectory } from './endpoint-directory';
 import { EndpointsController } from './endpoints.controller';

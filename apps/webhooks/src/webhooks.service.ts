@@ -12,7 +12,7 @@ import { stopConsumers, type RunningConsumer } from '@herald/kafka';
 import { WebhookDeliveryStore } from '@herald/mongo';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA } from '@herald/platform';
 import type { AvroCodec } from '@herald/schema-registry';
-import { DeliveryResender } from './delivery-resender';
+import { DeliveryResender } from '@herald/kafka';
 import { DeliveryService } from './delivery.service';
 import { runDeliveryProjection } from './delivery-projection';
 import { FanOutService } from './fan-out.service';

@@ -169,3 +169,23 @@ function urlProblem(url: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * What an update writes: the input's fields, and when it turns the endpoint on or off, the
+ * disabled reason with it (enabling again clears the reason and the run of failures). The API's
+ * PATCH and the dashboard's enable/disable buttons both write this.
+ */
+export function endpointChanges(
+  current: Pick<WebhookEndpoint, 'enabled'>,
+  input: EndpointInput,
+  now: number,
+): Partial<WebhookEndpoint> {
+  const changes: Partial<WebhookEndpoint> = { ...input, updatedAt: now };
+  if (input.enabled === true && !current.enabled) {
+    Object.assign(changes, { disabledReason: null, disabledAt: null, failingSince: null });
+  }
+  if (input.enabled === false && current.enabled) {
+    Object.assign(changes, { disabledReason: 'user', disabledAt: now });
+  }
+  return changes;
+}

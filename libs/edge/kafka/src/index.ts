@@ -12,3 +12,5 @@ export * from './group-commit';
 export * from './request-publisher';
 export * from './write-health';
 export * from './read-record';
+export * from './webhook-delivery-outputs';
+export * from './webhook-delivery-resender';

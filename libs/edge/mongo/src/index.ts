@@ -5,3 +5,4 @@ export * from './read-model-store';
 export * from './webhook-endpoints';
 export * from './webhook-deliveries';
 export * from './message-controls';
+export * from './dashboard-sessions';

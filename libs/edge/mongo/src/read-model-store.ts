@@ -8,10 +8,15 @@ import {
   eventDocumentId,
   FEED_COLLECTION,
   FEED_INDEXES,
+  feedFilter,
+  LIST_SORT,
+  listFilter,
   MESSAGE_INDEXES,
   toEventDocument,
   type EventDocument,
   type FeedDocument,
+  type ListCursor,
+  type ListQuery,
   type MessageDocument,
 } from '@herald/read-model';
 
@@ -77,6 +82,47 @@ export class ReadModelStore {
   /** A tenant's message; null when it has none by that id (another tenant's included). */
   message(tenantId: string, messageId: string): Promise<MessageDocument | null> {
     return this.messages.findOne({ _id: messageKey(tenantId, messageId) });
+  }
+
+  /**
+   * A page of a tenant's messages, newest first: the query's limit plus one, so the caller can
+   * tell whether a next page exists (toApiPage). The read API and the dashboard both list here.
+   */
+  list(tenantId: string, query: ListQuery): Promise<MessageDocument[]> {
+    const { limit, ...filters } = query;
+    return this.messages
+      .find(listFilter({ ...filters, tenantId }))
+      .sort(LIST_SORT)
+      .limit(limit + 1)
+      .toArray();
+  }
+
+  /**
+   * How many of a tenant's messages are in each status. One $group over the tenant's documents
+   * (FerretDB v1 runs $match and $group; it scans, which the dashboard's page budget allows at
+   * the read model's size — see the README's dashboard timing).
+   */
+  async statusCounts(tenantId: string): Promise<Record<string, number>> {
+    const groups = await this.messages
+      .aggregate<{ _id: string; count: number }>([
+        { $match: { tenantId } },
+        { $group: { _id: '$status', count: { $sum: 1 } } },
+      ])
+      .toArray();
+    return Object.fromEntries(groups.map((group) => [group._id, group.count]));
+  }
+
+  /** A page of a recipient's in-app feed, newest first, limit plus one like list. */
+  feedPage(
+    tenantId: string,
+    recipient: string,
+    page: { cursor?: ListCursor; limit: number },
+  ): Promise<FeedDocument[]> {
+    return this.feed
+      .find(feedFilter(tenantId, recipient, page.cursor))
+      .sort(LIST_SORT)
+      .limit(page.limit + 1)
+      .toArray();
   }
 
   /**

@@ -117,8 +117,12 @@ export class WebhookDeliveryStore {
     };
   }
 
-  /** The newest `limit` failed deliveries created at or after `since`, each with its body, from one read. */
+  /**
+   * The newest `limit` failed deliveries of the tenant's endpoint created at or after `since`,
+   * each with its body, from one read (what recover sends again).
+   */
   async failedSince(
+    tenantId: string,
     endpointId: string,
     since: number,
     limit: number,
@@ -134,7 +138,11 @@ export class WebhookDeliveryStore {
     return newestFirst(latestSnapshots(snapshots))
       .flatMap((delivery) => {
         const payload = payloads.get(delivery.deliveryId);
-        return delivery.status === 'failed' && payload !== undefined ? [{ delivery, payload }] : [];
+        return delivery.status === 'failed' &&
+          delivery.tenantId === tenantId &&
+          payload !== undefined
+          ? [{ delivery, payload }]
+          : [];
       })
       .slice(0, limit);
   }

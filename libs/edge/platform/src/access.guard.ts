@@ -16,9 +16,18 @@ import { Access } from './access';
 import { HERALD_CONFIG } from './tokens';
 
 const RECIPIENT_TOKENS_ACCEPTED = 'herald:recipient-tokens-accepted';
+const ACCESS_BY = 'herald:access-by';
 
 /** Marks a /v1 handler that also accepts a recipient token (only the in-app feed). */
 export const AcceptsRecipientTokens = () => SetMetadata(RECIPIENT_TOKENS_ACCEPTED, true);
+
+/**
+ * How a route not under the bearer-key rule is reached, said where the route is declared:
+ * `session` (the dashboard's pages: its own guard, applied with the same decorator, checks the
+ * sign-in cookie) or `public` (the sign-in form and the status page). Nothing else opts out.
+ */
+export type AccessBy = 'session' | 'public';
+export const accessBy = (how: AccessBy) => SetMetadata(ACCESS_BY, how);
 
 interface AuthenticatedRequest extends Request {
   principal?: Principal;
@@ -54,6 +63,12 @@ export class AccessGuard implements CanActivate {
     const path = routedPath(request.path);
     if (path.startsWith('/health/')) return true;
     if (path === '/metrics' || path === '/docs') return this.opsCaller(request);
+    const declared = this.reflector.getAllAndOverride<AccessBy | undefined>(ACCESS_BY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    // The dashboard's pages: `session` routes carry the session guard with their marking.
+    if (declared === 'session' || declared === 'public') return true;
     // Everything else needs a credential: /v1/*, and any route added anywhere later.
 
     const credential = bearerCredential(request.headers.authorization);

@@ -9,3 +9,4 @@ export * from './access';
 export * from './access.guard';
 export * from './http-errors';
 export * from './error-filter';
+export * from './message-controls.service';

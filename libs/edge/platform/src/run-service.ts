@@ -15,6 +15,8 @@ const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 export async function runService(
   service: ServiceName,
   buildModule: (config: HeraldConfig) => DynamicModule,
+  /** What an app adds to Express before it listens (the dashboard: headers, forms, assets). */
+  configure?: (app: NestExpressApplication, config: HeraldConfig) => void,
 ): Promise<void> {
   let config: HeraldConfig;
   try {
@@ -40,6 +42,7 @@ export async function runService(
     app.enableShutdownHooks();
     const cors = feedCors(config.access.feedCorsOrigins);
     if (cors) app.use(cors);
+    configure?.(app, config);
     await app.listen(config.httpPort, config.httpHost);
     logger.log(`listening on http://${config.httpHost}:${config.httpPort}`);
   } catch (error) {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { HeraldConfig } from '@herald/config';
-import { scheduleTask, TransactionalCommitter, type Output } from '@herald/kafka';
+import { scheduleTask } from './scheduled-work';
+import { TransactionalCommitter, type Output } from './transactional-committer';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import { resentDelivery, type DeliverySnapshot } from '@herald/webhooks';
-import { deliveryEventOutput } from './delivery-outputs';
+import { deliveryEventOutput } from './webhook-delivery-outputs';
 
 /**
  * Resend and recover: for each finished delivery a `resent` event and its new first task, in
@@ -20,7 +21,8 @@ export class DeliveryResender {
     kafka: Kafka,
     private readonly codec: AvroCodec,
   ) {
-    const group = 'herald-webhooks-api';
+    // Per service (the webhooks API and the dashboard both recover), so neither fences the other.
+    const group = `herald-${config.service}-api`;
     this.producer = new TransactionalCommitter(kafka, group, `${group}.${config.instanceId}`);
   }
 

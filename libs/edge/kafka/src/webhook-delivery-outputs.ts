@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Output } from '@herald/kafka';
+import type { Output } from './transactional-committer';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
 import type { WebhookDeliveryEvent } from '@herald/webhooks';

@@ -31,7 +31,7 @@ import {
 } from '@herald/messages';
 import { messageActions } from '@herald/read-model';
 import { MessageClaims, MessageControls, ReadModelStore } from '@herald/mongo';
-import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES } from '@herald/platform';
+import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES } from './tokens';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
@@ -78,12 +78,11 @@ export class MessageControlsService implements OnApplicationBootstrap, OnApplica
     this.controls = new MessageControls(db);
     this.claims = new MessageClaims(db);
     this.readModel = new ReadModelStore(db);
-    // The resend's event and its first task go in one transaction: both or neither.
-    this.committer = new TransactionalCommitter(
-      kafka,
-      'herald-ingest-controls',
-      `herald-ingest-controls-${config.instanceId}`,
-    );
+    // The resend's event and its first task go in one transaction: both or neither. The id
+    // names the service too: ingest and the dashboard both serve controls, and one instance's
+    // producer must never fence the other's.
+    const group = `herald-${config.service}-controls`;
+    this.committer = new TransactionalCommitter(kafka, group, `${group}-${config.instanceId}`);
   }
 
   async cancel(tenantId: string, messageId: string): Promise<CancelResult> {
