@@ -88,4 +88,17 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // The dashboard's one browser script (served as is, no build step).
+  {
+    files: ['apps/dashboard/src/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        DOMParser: 'readonly',
+      },
+    },
+  },
 );

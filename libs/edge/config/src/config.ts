@@ -52,6 +52,7 @@ export const SERVICE_PORTS = {
   sender: { variable: 'SENDER_PORT', default: 3002 },
   'status-checker': { variable: 'STATUS_CHECKER_PORT', default: 3003 },
   webhooks: { variable: 'WEBHOOKS_PORT', default: 3005 },
+  dashboard: { variable: 'DASHBOARD_PORT', default: 3004 },
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
@@ -165,6 +166,31 @@ const envSchema = z.object({
   SENDER_PORT: port.default(SERVICE_PORTS.sender.default),
   STATUS_CHECKER_PORT: port.default(SERVICE_PORTS['status-checker'].default),
   WEBHOOKS_PORT: port.default(SERVICE_PORTS.webhooks.default),
+  DASHBOARD_PORT: port.default(SERVICE_PORTS.dashboard.default),
+  // The dashboard (see the README's "Dashboard and status page").
+  HERALD_DASHBOARD_SESSION_MINUTES: z.coerce.number().int().min(1).max(43_200).default(720),
+  HERALD_DASHBOARD_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  HERALD_STATUS_SERVICES: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const urls: Record<string, string> = {};
+      for (const entry of (value ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const [name, url] = entry.split(/=(.*)/s).map((part) => part?.trim() ?? '');
+        if (!name || !url || !/^https?:\/\/[^/]+/.test(url)) {
+          context.addIssue({
+            code: 'custom',
+            message: `'${entry}' is not name=http(s)://host:port (comma-separated)`,
+          });
+          return z.NEVER;
+        }
+        urls[name] = url.replace(/\/+$/, '');
+      }
+      return urls;
+    }),
   // Outbound webhooks (see the README's "Outbound webhooks").
   HERALD_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
   HERALD_WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
@@ -223,6 +249,13 @@ export interface HeraldConfig {
      * endpoint slower than this never holds up another's deliveries.
      */
     slowAfterMs: number;
+  };
+  dashboard: {
+    sessionTtlMs: number;
+    /** Behind a proxy that ends HTTPS: trust its X-Forwarded-Proto (one hop). */
+    trustProxy: boolean;
+    /** Base URL of each Herald service the status page probes (its /health/ready). */
+    statusServices: Record<string, string>;
   };
   access: {
     /** HERALD_API_KEYS: stored as hashes at the first check, then served like any other key. */
@@ -322,6 +355,20 @@ export function loadConfig(
       tokenSecret: values.HERALD_TOKEN_SECRET,
       feedCorsOrigins: values.HERALD_FEED_CORS_ORIGINS,
       opsAccess: values.HERALD_OPS_ACCESS,
+    },
+    dashboard: {
+      sessionTtlMs: values.HERALD_DASHBOARD_SESSION_MINUTES * 60_000,
+      trustProxy: values.HERALD_DASHBOARD_TRUST_PROXY === 'true',
+      // Every service the status page probes: each at its port on this host unless named.
+      statusServices: Object.fromEntries(
+        (Object.keys(SERVICE_PORTS) as ServiceName[])
+          .filter((name) => name !== 'dashboard')
+          .map((name) => [
+            name,
+            values.HERALD_STATUS_SERVICES[name] ??
+              `http://127.0.0.1:${values[SERVICE_PORTS[name].variable]}`,
+          ]),
+      ),
     },
     destinations: {
       allowPrivateNetworks: values.HERALD_ALLOW_PRIVATE_NETWORKS === 'true',
