@@ -2,13 +2,15 @@
  * npm run demo [-- send | events [--from-beginning]]
  *
  * Herald's main job end to end on this machine. Starts the real servers if they are not up,
- * builds (when the sources changed) and starts the four services and the provider simulator,
- * with every provider (SendGrid, SMTP, Twilio, Slack, FCM, APNs) pointed at the simulator
- * through throwaway credentials, then sends messages that take different paths (webhooks:
- * instant success, retries, Retry-After, giving up, not_sent, rejected; then one per channel:
- * SMS and email confirmed by status checks, a bounce, chat, push, a bad device token, in-app),
- * waits for their final statuses and prints them, then shows what two webhook endpoints received
- * (every event; the bounce, after two 503s); it exits non-zero if any ended differently.
+ * builds (when the sources changed) and starts the services, the dashboard and the provider
+ * simulator, with every provider (SendGrid, SMTP, Twilio, Slack, FCM, APNs) pointed at the
+ * simulator through throwaway credentials, then sends messages that take different paths
+ * (webhooks: instant success, retries, Retry-After, giving up, not_sent, rejected; then one per
+ * channel: SMS and email confirmed by status checks, a bounce, chat, push, a bad device token,
+ * in-app), waits for their final statuses and prints them, then shows what two webhook endpoints
+ * received (every event; the bounce, after two 503s); it exits non-zero if any ended differently.
+ * Then it prints the dashboard's address, its status page's, and the demo tenant's secret key
+ * to sign in with (also after `send`, when a dashboard answers on DASHBOARD_PORT).
  * On exit it stops the services and the simulator, and the servers it started (servers it found
  * running are left running). scripts/demo.sh installs the npm dependencies first if needed.
  *
@@ -19,9 +21,10 @@
  *
  * Every port is overridable, so the demo can run beside another Herald:
  *   HERALD_RUN_DIR=/tmp/demo-run KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 \
- *   SCHEMA_REGISTRY_PORT=18081 MONGODB_PORT=27018 INGEST_PORT=13000 PROJECTOR_PORT=13001 \
- *   SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 WEBHOOKS_PORT=13005 PROVIDER_SIM_PORT=14010 \
- *   PROVIDER_SIM_APNS_PORT=14011 PROVIDER_SIM_SMTP_PORT=12525 npm run demo
+ *   KAFKA_SASL_PORT=19094 SCHEMA_REGISTRY_PORT=18081 MONGODB_PORT=27018 INGEST_PORT=13000 \
+ *   PROJECTOR_PORT=13001 SENDER_PORT=13002 STATUS_CHECKER_PORT=13003 WEBHOOKS_PORT=13005 \
+ *   DASHBOARD_PORT=13004 PROVIDER_SIM_PORT=14010 PROVIDER_SIM_APNS_PORT=14011 \
+ *   PROVIDER_SIM_SMTP_PORT=12525 npm run demo
  * Other server ports than the defaults mean local servers (HERALD_INFRA_MODE=local), since
  * Docker Compose publishes the defaults only. The simulator's PROVIDER_SIM_PORT serves the HTTP
  * providers and webhooks; APNs (cleartext HTTP/2) and SMTP have their own listeners, on
@@ -37,7 +40,8 @@
  */
 
 import { createInterface } from 'node:readline';
-import { killAllStarted } from '@tools/harness';
+import { killAllStarted, portOpen } from '@tools/harness';
+import { printDashboard } from './dashboard';
 import { watchEvents } from './events';
 import { errorMessage, heading, red, say } from './output';
 import { runScenarios } from './run';
@@ -55,6 +59,7 @@ function targetOf({ ports, servers, timeScale, logDir }: Settings, apiKey: strin
     ingest: local(ports.ingest),
     projector: local(ports.projector),
     webhooks: local(ports.webhooks),
+    dashboard: local(ports.dashboard),
     sim: local(ports['provider-sim']),
     kafkaBrokers: servers.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
     schemaRegistryUrl: servers.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
@@ -93,11 +98,14 @@ async function scenarios(target: Target): Promise<number> {
   }
 }
 
+/** HERALD_DEMO_KEEP=1, or unset on a terminal: Herald stays up after the report. */
+function keepsRunning(): boolean {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  return (process.env.HERALD_DEMO_KEEP || (interactive ? '1' : '0')) === '1';
+}
+
 /** Until Enter on a terminal; otherwise until a signal (Ctrl-C, SIGTERM). */
 async function keepUp(): Promise<void> {
-  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const keep = process.env.HERALD_DEMO_KEEP || (interactive ? '1' : '0');
-  if (keep !== '1') return;
   heading('Herald stays up so you can try the commands above; press Enter (or Ctrl-C) to stop it.');
   if (process.stdin.isTTY) {
     // terminal: false keeps the terminal cooked, so Ctrl-C stays a SIGINT for the handler below.
@@ -110,6 +118,16 @@ async function keepUp(): Promise<void> {
   } else {
     await new Promise<never>(() => setInterval(() => {}, 1 << 30));
   }
+}
+
+/** `send`: the messages to a Herald already running; its dashboard's address if one answers. */
+async function sendOnly(): Promise<number> {
+  const settings = readSettings({ forStack: false });
+  const target = await targetWithKey(settings);
+  const code = await scenarios(target);
+  // A Herald started without the dashboard has nothing there to point at.
+  if (code === 0 && (await portOpen(settings.ports.dashboard))) printDashboard(target, false);
+  return code;
 }
 
 /** The whole demo: the stack up, the messages, then everything it started down again. */
@@ -145,9 +163,14 @@ async function demo(): Promise<number> {
   let code: number;
   try {
     await stack.up();
-    code = await scenarios(await targetWithKey(settings));
+    const target = await targetWithKey(settings);
+    code = await scenarios(target);
     // Like the shell demo before it: a failed run stops at once, nothing is kept up to inspect.
-    if (code === 0) await keepUp();
+    if (code === 0) {
+      const keep = keepsRunning();
+      printDashboard(target, !keep);
+      if (keep) await keepUp();
+    }
   } catch (error) {
     // After a signal, failures are the stop's doing (services gone mid-request): not news.
     code = signalled ?? failed(error);
@@ -163,7 +186,7 @@ async function main(): Promise<number> {
       return demo();
     case 'send':
       try {
-        return await scenarios(await targetWithKey(readSettings({ forStack: false })));
+        return await sendOnly();
       } catch (error) {
         return failed(error);
       }

@@ -265,7 +265,7 @@ function printWhereToLook(
   ];
   table(['WHAT', 'HOW'], rows);
   say(
-    `\n  Service logs: ${logs}/ingest.log, sender.log, status-checker.log, projector.log, webhooks.log, provider-sim.log`,
+    `\n  Service logs: ${logs}/ingest.log, sender.log, status-checker.log, projector.log, webhooks.log, dashboard.log, provider-sim.log`,
   );
   // The servers' addresses are given explicitly, so the command works whatever ports were moved.
   const servers = `KAFKA_BROKERS=${target.kafkaBrokers.join(',')} SCHEMA_REGISTRY_URL=${target.schemaRegistryUrl}`;

@@ -16,7 +16,10 @@ import { SIMULATOR_PORTS } from '@tools/provider-sim';
 /** A failure the demo explains in one line (printed as `demo: …`, exit code 1). */
 export class DemoError extends Error {}
 
-/** The simulator first, so the services find their providers answering; then the services. */
+/**
+ * The simulator first, so the services find their providers answering; then the services; the
+ * dashboard last, so its status page finds the others already up.
+ */
 export const APPS = [
   'provider-sim',
   'ingest',
@@ -24,6 +27,7 @@ export const APPS = [
   'status-checker',
   'projector',
   'webhooks',
+  'dashboard',
 ] as const;
 
 interface PortSetting {

@@ -14,6 +14,8 @@ export interface Target {
   projector: string;
   /** The webhooks service: /v1/webhook-endpoints. */
   webhooks: string;
+  /** The dashboard: its pages, the sign-in and the public status page. */
+  dashboard: string;
   sim: string;
   kafkaBrokers: string[];
   schemaRegistryUrl: string;

@@ -30,7 +30,7 @@ import { MessagesController } from './pages/messages.controller';
 import { WebhooksController } from './pages/webhooks.controller';
 import { SessionGuard } from './sessions/session.guard';
 import { SignInController } from './sessions/sign-in.controller';
-// import { StatusController, StatusService } from './status';
+import { StatusController, StatusService } from './status';
 import { Views } from './views';
 
 /** Expired sessions are deleted this often (reads ignore them anyway; see DashboardSessions). */
@@ -60,7 +60,7 @@ export class DashboardModule implements OnApplicationBootstrap, OnApplicationShu
         MessagesController,
         WebhooksController,
         FeedController,
-        // StatusController,
+        StatusController,
       ],
       providers: [
         { provide: Views, useValue: new Views() },
@@ -78,7 +78,7 @@ export class DashboardModule implements OnApplicationBootstrap, OnApplicationShu
         MessageControlsService,
         SessionGuard,
         DashboardErrorFilter,
-        // StatusService,
+        StatusService,
       ],
     };
   }

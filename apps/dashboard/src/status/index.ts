@@ -1,0 +1,3 @@
+export * from './status.controller';
+export * from './status.service';
+export * from './status-view';
