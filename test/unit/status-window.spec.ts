@@ -199,6 +199,27 @@ describe('StatusWindow: failure rate by channel', () => {
     expect(channelOf(window, 'email')).toMatchObject({ messages: 7, failed: 3, failureRate: 0.5 });
   });
 
+  it('given webhook messages that end at `sent` (no delivery receipt), then they count as through', () => {
+    const window = windowFrom(HOUR_AGO);
+    const t = NOW - 5 * MINUTE_MS;
+
+    feed(window, [
+      queued('w1', t, 'webhook', 'webhook'),
+      queued('w2', t, 'webhook', 'webhook'),
+      queued('w3', t, 'webhook', 'webhook'),
+      send('delivery_attempted', 'w1', t + 100, 'webhook'),
+      send('sent', 'w1', t + 200, 'webhook'),
+      send('sent', 'w2', t + 100, 'webhook'),
+      send('undelivered', 'w3', t + 100, 'webhook'),
+    ]);
+
+    expect(channelOf(window, 'webhook')).toMatchObject({
+      messages: 3,
+      failed: 1,
+      failureRate: 0.3333,
+    });
+  });
+
   it('given an outcome of a message queued before reading started, then it counts under the channel its provider serves', () => {
     const window = windowFrom(HOUR_AGO);
 

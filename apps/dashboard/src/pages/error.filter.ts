@@ -42,7 +42,9 @@ export class DashboardErrorFilter implements ExceptionFilter {
         `${request.method} ${request.path}: ${(error as Error).stack ?? String(error)}`,
       );
     }
-    const title = statuses.message[status] ?? 'Error';
+    // The reason phrase in sentence case, as every other heading here: "Not found".
+    const phrase = statuses.message[status] ?? 'Error';
+    const title = phrase.charAt(0) + phrase.slice(1).toLowerCase();
     response
       .status(status)
       .type('html')

@@ -58,7 +58,7 @@ export interface ChannelTraffic {
   messages: number;
   /** Outcomes that were failures: `undelivered`, `bounced`, `not_sent`. */
   failed: number;
-  /** failed / outcomes (delivered + failed); null when no message reached an outcome. */
+  /** failed / outcomes (messages sent or failed); null when no message reached either. */
   failureRate: number | null;
 }
 
@@ -225,9 +225,13 @@ export class StatusWindow {
       if ((event.type === 'queued' || event.type === 'not_sent') && channel) {
         channelCounts(bucket, channel).requested += 1;
       }
-      if (OUTCOMES.has(event.type) && channel) {
+      // A message counts once: as through when first sent (webhooks, SMS and email end there
+      // or later), as failed when it ends undelivered, bounced or not sent. A bounce after its
+      // send turns the one it counted as through into a failure.
+      if (channel && (FAILED_OUTCOMES.has(event.type) || firstSendOf(event, tracked))) {
         const counts = channelCounts(bucket, channel);
-        counts.outcomes += 1;
+        const countedAtSend = tracked?.sent === true;
+        if (!(FAILED_OUTCOMES.has(event.type) && countedAtSend)) counts.outcomes += 1;
         if (FAILED_OUTCOMES.has(event.type)) counts.failed += 1;
       }
       const call = providerCall(event);
@@ -418,6 +422,12 @@ export class StatusWindow {
  * provider it called) when none came first: Slack and in-app confirm at send and never emit
  * `sent`, and leaving them out would time only some channels.
  */
+/** Whether this event is the message's first send (untracked: a `sent` is taken as one). */
+function firstSendOf(event: MessageEvent, tracked: { sent: boolean } | undefined): boolean {
+  if (tracked) return !tracked.sent && isFirstSend(event);
+  return event.type === 'sent';
+}
+
 function isFirstSend(event: MessageEvent): boolean {
   return event.type === 'sent' || (event.type === 'delivered' && event.provider !== null);
 }
