@@ -1,9 +1,10 @@
-import { BadRequestException, Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
 import { ReadModelStore } from '@herald/mongo';
-import { InvalidQueryError, parseListQuery, toApiFeedPage } from '@herald/read-model';
+import { toApiFeedPage } from '@herald/read-model';
 import { CurrentSession, type SignedIn } from '../sessions/dashboard-session';
 import { SessionPages } from '../sessions/session.guard';
 import { Views } from '../views';
+import { listQueryOr400 } from './list-query';
 import { queryString } from './view-models';
 
 /** A recipient's in-app feed, as GET /v1/recipients/{recipient}/feed answers it. */
@@ -27,7 +28,8 @@ export class FeedController {
     let page = null;
     let nextLink = null;
     if (who) {
-      const paging = pageOr400(cursor);
+      // The feed pages like the message list: only the cursor applies.
+      const paging = listQueryOr400({ cursor });
       page = toApiFeedPage(await this.store.feedPage(session.tenantId, who, paging), paging.limit);
       if (page.nextCursor)
         nextLink = `/feed${queryString({ recipient: who, cursor: page.nextCursor })}`;
@@ -41,17 +43,5 @@ export class FeedController {
       page,
       nextLink,
     });
-  }
-}
-
-/** The feed pages like the message list (only cursor and limit apply). */
-function pageOr400(cursor: unknown) {
-  try {
-    return parseListQuery({ cursor });
-  } catch (error) {
-    if (error instanceof InvalidQueryError) {
-      throw new BadRequestException(error.issues.map((i) => `${i.field} ${i.problem}`).join('; '));
-    }
-    throw error;
   }
 }

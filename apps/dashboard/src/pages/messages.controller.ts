@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BadRequestException,
   Body,
   Controller,
   Get,
@@ -16,19 +15,11 @@ import type { Response } from 'express';
 import { CHANNELS, DELIVERY_STATUSES } from '@herald/messages';
 import { ReadModelStore } from '@herald/mongo';
 import { MessageControlsService } from '@herald/platform';
-import {
-  InvalidQueryError,
-  parseListQuery,
-  toApiEvent,
-  toApiLog,
-  toApiMessage,
-  toApiPage,
-  type ApiLog,
-  type ListQuery,
-} from '@herald/read-model';
+import { toApiEvent, toApiLog, toApiMessage, toApiPage, type ApiLog } from '@herald/read-model';
 import { CurrentSession, type SignedIn } from '../sessions/dashboard-session';
 import { SessionPages } from '../sessions/session.guard';
 import { Views } from '../views';
+import { listQueryOr400 } from './list-query';
 import { providerCallView, queryString, timelineWithWaits } from './view-models';
 
 /** What a control's redirect says on the message's page (`?done=`); nothing else is shown. */
@@ -153,19 +144,5 @@ export class MessagesController {
     const done =
       result.kind === 'resent' ? (result.repeated ? 'resend_repeated' : 'resent') : result.kind;
     response.redirect(303, `/messages/${encodeURIComponent(id)}?done=${done}`);
-  }
-}
-
-/** The list's filters as the read API validates them; a bad one is a 400 page naming it. */
-function listQueryOr400(query: Record<string, unknown>): ListQuery {
-  try {
-    return parseListQuery(query);
-  } catch (error) {
-    if (error instanceof InvalidQueryError) {
-      throw new BadRequestException(
-        error.issues.map((issue) => `${issue.field} ${issue.problem}`).join('; '),
-      );
-    }
-    throw error;
   }
 }
