@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { applyDecorators, Header } from '@nestjs/common';
 import { Eta } from 'eta';
 
 /**
@@ -35,3 +36,13 @@ export function resolveDashboardDir(name: 'views' | 'public'): string {
     );
   return found;
 }
+
+/**
+ * A handler that returns a rendered page: HTML, and never cached (the pages show a tenant's
+ * data, or the status of now).
+ */
+export const HtmlPage = () =>
+  applyDecorators(
+    Header('Cache-Control', 'no-store'),
+    Header('Content-Type', 'text/html; charset=utf-8'),
+  );

@@ -1,9 +1,9 @@
-import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ReadModelStore } from '@herald/mongo';
 import { toApiFeedPage } from '@herald/read-model';
 import { CurrentSession, type SignedIn } from '../sessions/dashboard-session';
 import { SessionPages } from '../sessions/session.guard';
-import { Views } from '../views';
+import { HtmlPage, Views } from '../views';
 import { listQueryOr400 } from './list-query';
 import { queryString } from './view-models';
 
@@ -17,8 +17,7 @@ export class FeedController {
   ) {}
 
   @Get()
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async feed(
     @CurrentSession() session: SignedIn,
     @Query('recipient') recipient: unknown,

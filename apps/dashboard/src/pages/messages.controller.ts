@@ -3,7 +3,6 @@ import {
   Body,
   Controller,
   Get,
-  Header,
   Inject,
   NotFoundException,
   Param,
@@ -18,7 +17,7 @@ import { MessageControlsService } from '@herald/platform';
 import { toApiEvent, toApiLog, toApiMessage, toApiPage, type ApiLog } from '@herald/read-model';
 import { CurrentSession, type SignedIn } from '../sessions/dashboard-session';
 import { SessionPages } from '../sessions/session.guard';
-import { Views } from '../views';
+import { HtmlPage, Views } from '../views';
 import { listQueryOr400 } from './list-query';
 import { providerCallView, queryString, timelineWithWaits } from './view-models';
 
@@ -51,8 +50,7 @@ export class MessagesController {
   ) {}
 
   @Get()
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async list(@CurrentSession() session: SignedIn, @Query() query: Record<string, unknown>) {
     const parsed = listQueryOr400(query);
     const [docs, counts] = await Promise.all([
@@ -85,8 +83,7 @@ export class MessagesController {
   }
 
   @Get(':id')
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async message(
     @CurrentSession() session: SignedIn,
     @Param('id') id: string,

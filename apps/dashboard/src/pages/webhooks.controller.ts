@@ -3,7 +3,6 @@ import {
   Body,
   Controller,
   Get,
-  Header,
   Inject,
   NotFoundException,
   Param,
@@ -24,7 +23,7 @@ import {
 } from '@herald/webhooks';
 import { CurrentSession, type SignedIn } from '../sessions/dashboard-session';
 import { SessionPages } from '../sessions/session.guard';
-import { Views } from '../views';
+import { HtmlPage, Views } from '../views';
 import { webhookAttemptView } from './view-models';
 
 const SHOWN_DELIVERIES = 50;
@@ -46,8 +45,7 @@ export class WebhooksController {
   ) {}
 
   @Get()
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async list(@CurrentSession() session: SignedIn) {
     const endpoints = (await this.endpoints.ofTenant(session.tenantId)).map(toApiEndpoint);
     return this.views.render('webhooks', {
@@ -59,8 +57,7 @@ export class WebhooksController {
   }
 
   @Get(':id')
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async endpoint(
     @CurrentSession() session: SignedIn,
     @Param('id') id: string,
@@ -94,8 +91,7 @@ export class WebhooksController {
   }
 
   @Get(':id/deliveries/:deliveryId')
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   async delivery(
     @CurrentSession() session: SignedIn,
     @Param('id') id: string,

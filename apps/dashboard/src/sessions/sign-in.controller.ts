@@ -4,7 +4,6 @@ import {
   Controller,
   ForbiddenException,
   Get,
-  Header,
   HttpStatus,
   Inject,
   Post,
@@ -15,7 +14,7 @@ import type { Response } from 'express';
 import type { HeraldConfig } from '@herald/config';
 import { DashboardSessions } from '@herald/mongo';
 import { Access, HERALD_CONFIG } from '@herald/platform';
-import { Views } from '../views';
+import { HtmlPage, Views } from '../views';
 import { CurrentSession, type DashboardRequest, type SignedIn } from './dashboard-session';
 import { fromOurPages, PublicPages, SessionPages } from './session.guard';
 import { clearedCookies, cookieIsSecure, sessionCookie } from './session-rules';
@@ -44,8 +43,7 @@ export class SignInController {
 
   @Get('sign-in')
   @PublicPages()
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   form(): string {
     return this.views.render('sign-in', { error: null, session: null });
   }

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { accessBy } from '@herald/platform';
-import { Views } from '../views';
+import { HtmlPage, Views } from '../views';
 import { StatusService, type StatusReport } from './status.service';
 import { statusView } from './status-view';
 
@@ -17,8 +17,7 @@ export class StatusController {
   ) {}
 
   @Get('status')
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Type', 'text/html; charset=utf-8')
+  @HtmlPage()
   page(): string {
     const report = this.status.report();
     return this.views.render('status', {
