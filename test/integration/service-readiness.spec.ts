@@ -55,8 +55,8 @@ describe('the four services against the real servers', () => {
       const text = await response.text();
       expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
       if (service.name === 'projector') {
-        expect(text).toContain('# TYPE herald_projector_projection_lag_seconds summary');
-        expect(text).toContain('# TYPE herald_projector_request_to_sent_seconds summary');
+        expect(text).toContain('# TYPE herald_projector_projection_lag_seconds histogram');
+        expect(text).toContain('# TYPE herald_projector_request_to_sent_seconds histogram');
       }
     }
   });

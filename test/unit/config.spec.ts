@@ -71,4 +71,30 @@ describe('loadConfig', () => {
   it('refuses a non-numeric time scale, naming it', () => {
     expect(() => loadConfig('sender', { HERALD_TIME_SCALE: 'fast' })).toThrow(/HERALD_TIME_SCALE/);
   });
+
+  it('logs JSON lines unless stdout is a terminal, and text on one', () => {
+    expect(loadConfig('sender', {}, { terminal: false }).logFormat).toBe('json');
+    expect(loadConfig('sender', {}, { terminal: true }).logFormat).toBe('text');
+    expect(loadConfig('sender', { HERALD_LOG_FORMAT: '' }, { terminal: false }).logFormat).toBe(
+      'json',
+    );
+  });
+
+  it('takes HERALD_LOG_FORMAT over the terminal, and the level beside it', () => {
+    const text = loadConfig('sender', { HERALD_LOG_FORMAT: 'text' }, { terminal: false });
+    expect(text.logFormat).toBe('text');
+    const json = loadConfig(
+      'sender',
+      { HERALD_LOG_FORMAT: 'json', HERALD_LOG_LEVEL: 'debug' },
+      { terminal: true },
+    );
+    expect(json).toMatchObject({ logFormat: 'json', logLevel: 'debug' });
+    expect(loadConfig('sender', {}, { terminal: true }).logLevel).toBe('log');
+  });
+
+  it('refuses another log format, naming the variable', () => {
+    expect(() => loadConfig('sender', { HERALD_LOG_FORMAT: 'xml' })).toThrow(
+      'HERALD_LOG_FORMAT: must be json or text',
+    );
+  });
 });

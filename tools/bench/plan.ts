@@ -13,6 +13,7 @@ const SCENARIOS = [
   'retry',
   'apikey',
   'webhooks',
+  'idle',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -23,7 +24,7 @@ export const USAGE = `usage: npm run bench [-- --quick] [-- --only <scenario>[,<
             instead of 20 s, 100 retries due 1-15 s ahead instead of 300 due 1-60 s ahead,
             100 warm-up messages instead of 300, 500 POSTs and 20,000 key checks
             instead of 2,000 and 100,000, 5,000 webhook deliveries per webhooks run
-            instead of 20,000.
+            instead of 20,000, 30 s at rest instead of 60 s.
   --only    runs just these of ${SCENARIOS.join(', ')} (halfload needs instant), prints
             the table and leaves tools/bench/RESULTS.md alone: for trying a change.
 
@@ -74,6 +75,8 @@ export interface Plan {
   webhookDeliveries: number;
   webhookEndpoints: number;
   webhookTimeoutMs: number;
+  /** Seconds the idle run measures, once with the broker alone and once with every service. */
+  idleSeconds: number;
 }
 
 export function plan(quick: boolean): Plan {
@@ -92,6 +95,7 @@ export function plan(quick: boolean): Plan {
         webhookDeliveries: 5_000,
         webhookEndpoints: 100,
         webhookTimeoutMs: 60_000,
+        idleSeconds: 30,
       }
     : {
         quick,
@@ -107,5 +111,6 @@ export function plan(quick: boolean): Plan {
         webhookDeliveries: 20_000,
         webhookEndpoints: 100,
         webhookTimeoutMs: 240_000,
+        idleSeconds: 60,
       };
 }

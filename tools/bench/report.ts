@@ -20,6 +20,7 @@ import {
 import type { WebhookRun } from './herald/webhook-deliveries';
 import { say } from './log';
 import type { Plan } from './plan';
+import { percent, type IdleResult } from './scenarios/idle';
 import type { WebhooksResult } from './scenarios/webhooks';
 import { runCommand } from './shell';
 import {
@@ -106,6 +107,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
     results.retry,
     results.apikey,
     results.webhooks,
+    results.idle,
   ];
   const file = relative(REPO_ROOT, RESULTS_FILE);
   if (trial) {
@@ -120,7 +122,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
 
 function renderReport(run: BenchRun): { table: string; targets: string; entry: string } {
   const { settings, results, failures, notes, runId } = run;
-  const { kafkajs, bullmq, instant, slow, paced, retry, apikey, webhooks } = results;
+  const { kafkajs, bullmq, instant, slow, paced, retry, apikey, webhooks, idle } = results;
   // An incomplete run's rate is what it reached before its time limit.
   const rate = (t: Throughput | undefined) =>
     t ? `${formatRate(t.perSecond)}${t.complete === false ? ' (incomplete)' : ''}` : '—';
@@ -195,6 +197,7 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       '',
     ],
     ...webhookRows(settings, webhooks),
+    ...idleRows(idle),
   ];
   for (const name of APPS) {
     const rss = results.rss.get(name);
@@ -309,6 +312,22 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       ),
     ],
     [
+      'at rest: all services ≤ 3% of one core',
+      ...verdict(
+        idle && Number.isFinite(idle.servicesTotal) ? idle.servicesTotal <= 0.03 : undefined,
+        idle ? percent(idle.servicesTotal) : '—',
+      ),
+    ],
+    [
+      'at rest: the broker ≤ 2% of one core more than with the services stopped',
+      ...verdict(
+        idle && Number.isFinite(idle.brokerWithServices - idle.brokerAlone)
+          ? idle.brokerWithServices - idle.brokerAlone <= 0.02
+          : undefined,
+        idle ? `+${percent(idle.brokerWithServices - idle.brokerAlone)}` : '—',
+      ),
+    ],
+    [
       'each service ≤ 250 MB RSS',
       ...verdict(
         allRss && worstRss ? worstRss.bytes <= 250 * 1024 * 1024 : undefined,
@@ -359,6 +378,31 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
     '',
   ].join('\n');
   return { table, targets: cpu ? `${targets}\n\n${cpu}` : targets, entry };
+}
+
+/** The idle rows: every service's CPU at rest, and what they add to the broker's. */
+function idleRows(idle: IdleResult | undefined): string[][] {
+  const services = idle
+    ? [...idle.services].map(([name, value]) => `${name} ${percent(value)}`).join(', ')
+    : '';
+  return [
+    [
+      `CPU at rest, all services, share of one core (${idle ? `${idle.seconds} s` : 'not run'})`,
+      idle ? `${percent(idle.servicesTotal)} (${services})` : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+    [
+      'broker CPU at rest, with the services / with them stopped',
+      idle ? `${percent(idle.brokerWithServices)} / ${percent(idle.brokerAlone)}` : '—',
+      '',
+      '',
+      '',
+      '',
+    ],
+  ];
 }
 
 /**

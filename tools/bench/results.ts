@@ -7,6 +7,7 @@ import type { AppName } from '@tools/harness';
 import type { PacedResult, Throughput } from './herald/load';
 import type { RetryPrecisionResult } from './herald/retry-precision';
 import type { ApiKeyResult } from './scenarios/apikey';
+import type { IdleResult } from './scenarios/idle';
 import type { WebhooksResult } from './scenarios/webhooks';
 
 export interface Results {
@@ -19,6 +20,7 @@ export interface Results {
   retry?: RetryPrecisionResult;
   apikey?: ApiKeyResult;
   webhooks?: WebhooksResult;
+  idle?: IdleResult;
   /** Per service: the highest peak RSS over the scenarios, and which scenario it was in. */
   rss: Map<AppName, { bytes: number; scenario: string }>;
 }

@@ -27,6 +27,7 @@ import { slowProviderThroughput } from './scenarios/latency100';
 import { retryPrecision } from './scenarios/retry';
 import { apiKeyCost } from './scenarios/apikey';
 import { webhookDeliveries } from './scenarios/webhooks';
+import { idleCost } from './scenarios/idle';
 
 async function main(): Promise<number> {
   const args = parseArguments(process.argv.slice(2));
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
     if (wanted('retry')) results.retry = await retryPrecision(context);
     if (wanted('apikey')) results.apikey = await apiKeyCost(context);
     if (wanted('webhooks')) results.webhooks = await webhookDeliveries(context);
+    if (wanted('idle')) results.idle = await idleCost(context);
   } catch (error) {
     failures.push(errorMessage(error).split('\n')[0] ?? 'failed');
     say(`failed: ${errorMessage(error)}`);

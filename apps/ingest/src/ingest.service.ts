@@ -23,6 +23,7 @@ import {
   type Output,
   type RunningConsumer,
 } from '@herald/kafka';
+import { heraldMetrics } from '@herald/metrics';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
@@ -80,7 +81,8 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
     if (identity) {
       const unidentifiable = `${identity.field}: ${identity.problem}`;
       this.logger.warn(`dead-lettering ${topic}/${partition}@${message.offset}: ${unidentifiable}`);
-      return [deadLetter(message, { topic, partition, service: 'ingest' }, unidentifiable)];
+      const source = { topic, partition, service: 'ingest' };
+      return [deadLetter(message, source, unidentifiable, 'invalid_record')];
     }
 
     const now = Date.now();
@@ -88,7 +90,11 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
     const claim = await writeHealth.track('mongodb', () =>
       this.claims.claim(request, `${topic}/${partition}/${message.offset}`, now),
     );
-    if (claim === 'duplicate') return [];
+    const ids = { messageId: request.messageId, tenantId: request.tenantId };
+    if (claim === 'duplicate') {
+      this.logger.debug({ msg: `ignoring a duplicate of ${request.messageId}`, ...ids });
+      return [];
+    }
 
     const decision = ingestRequest(request, {
       providers: this.providers,
@@ -96,9 +102,17 @@ export class IngestService implements OnApplicationBootstrap, BeforeApplicationS
       now,
       newId: randomUUID,
     });
+    this.logger.debug({
+      msg: `${decision.kind}: ${request.channel} via ${request.provider}`,
+      ...ids,
+      error: decision.event.error?.code,
+    });
     const outputs: Output[] = [await eventOutput(this.codec, decision.event)];
     if (decision.kind === 'queued') {
       outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, decision.task));
+      heraldMetrics.messagesAccepted.inc({ channel: decision.task.channel });
+    } else {
+      heraldMetrics.messagesRejected.inc({ reason: decision.event.error?.code ?? 'unknown' });
     }
     return outputs;
   }

@@ -31,6 +31,7 @@ import {
   type Output,
   type RunningConsumer,
 } from '@herald/kafka';
+import { recordAttempt, recordRetryScheduled, startProviderCall } from '@herald/metrics';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, MONGO_DB, POLICIES, PROVIDERS } from '@herald/platform';
 import type { ProviderAdapter, SendResult } from '@herald/decisions';
 import type { ProviderRegistry } from '@herald/providers';
@@ -111,6 +112,7 @@ export class SenderService
     if (outcome.retry && (await this.control(task))?.state === 'cancel_requested') {
       outcome = cancelAfterAttempt(outcome, { now: Date.now(), newId: randomUUID });
     }
+    recordAttempt(task, outcome);
     return this.record(outcome);
   }
 
@@ -142,7 +144,11 @@ export class SenderService
    * write it (it stopped in between), in which case the sender writes the stored event.
    */
   private async dropStale(task: DeliveryTask, control: ControlDocument | null): Promise<Output[]> {
-    this.logger.log(`dropping ${task.messageId} attempt ${task.attempt}: ${control?.state}`);
+    this.logger.log({
+      msg: `dropping ${task.messageId} attempt ${task.attempt}: ${control?.state}`,
+      messageId: task.messageId,
+      tenantId: task.tenantId,
+    });
     if (control?.state === 'canceled' && !control.emitted && control.event) {
       if (control.seq === task.nextSeq) return [await eventOutput(this.codec, control.event)];
     }
@@ -182,11 +188,24 @@ export class SenderService
   }
 
   private async record(outcome: AttemptOutcome): Promise<Output[]> {
+    const [attempted] = outcome.events;
+    if (attempted) {
+      this.logger.debug({
+        msg: `attempt ${attempted.attempt}: ${outcome.events.map((e) => e.type).join(', ')}`,
+        messageId: attempted.messageId,
+        tenantId: attempted.tenantId,
+        provider: attempted.provider,
+        status: outcome.events[outcome.events.length - 1]!.status,
+        error: attempted.error?.code,
+        nextAttemptAt: outcome.retry ? new Date(outcome.retry.dueAt).toISOString() : undefined,
+      });
+    }
     const outputs: Output[] = await Promise.all(
       outcome.events.map((event) => eventOutput(this.codec, event)),
     );
     if (outcome.retry) {
       outputs.push(await scheduleTask(this.codec, TOPICS.deliveries.name, outcome.retry));
+      recordRetryScheduled('deliveries', outcome.retry.dueAt);
     }
     if (outcome.statusCheck) {
       outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.statusCheck));
@@ -209,6 +228,7 @@ export class SenderService
         log: null,
       };
     }
+    const callEnded = startProviderCall(task.provider, task.channel);
     try {
       return await adapter.send({
         messageId: task.messageId,
@@ -222,6 +242,8 @@ export class SenderService
     } catch (error) {
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.
       return { ok: false, error: internalError(error), log: null };
+    } finally {
+      callEnded();
     }
   }
 }

@@ -27,6 +27,7 @@ import {
   type Output,
   type RunningConsumer,
 } from '@herald/kafka';
+import { recordRetryScheduled, recordStatusCheck } from '@herald/metrics';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, POLICIES, PROVIDERS } from '@herald/platform';
 import type { StatusCheckResult } from '@herald/decisions';
 import type { ProviderRegistry } from '@herald/providers';
@@ -82,6 +83,7 @@ export class StatusCheckerService
 
   private async perform(task: StatusCheckTask): Promise<Output[]> {
     const result = await this.check(task);
+    recordStatusCheck(task.provider, result);
     return this.record(afterStatusCheck(task, result, this.decisionDeps(task)));
   }
 
@@ -124,6 +126,7 @@ export class StatusCheckerService
     for (const event of outcome.events) outputs.push(await eventOutput(this.codec, event));
     if (outcome.next) {
       outputs.push(await scheduleTask(this.codec, TOPICS.statusChecks.name, outcome.next));
+      recordRetryScheduled('status-checks', outcome.next.dueAt);
     }
     return outputs;
   }

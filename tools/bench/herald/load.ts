@@ -13,7 +13,7 @@ import {
   PROJECTION_LAG,
   REQUEST_TO_SENT,
   sentCount,
-  summaryMs,
+  histogramMs,
   type Quantiles,
 } from './metrics';
 import { hookUrl, webhookRequest, type EncodedRequest, type RequestProducer } from './requests';
@@ -219,9 +219,9 @@ export interface PacedResult {
   /** The rate asked for and the rate the producer kept up. */
   targetRate: number;
   producedRate: number;
-  /** Produce → `sent` written to the read model (projector's request_to_sent summary). */
+  /** Produce → `sent` written to the read model (projector's request_to_sent histogram). */
   requestToSent: Quantiles;
-  /** Event appended → read-model write done (projector's projection_lag summary). */
+  /** Event appended → read-model write done (projector's projection_lag histogram). */
   projectionLag: Quantiles;
   /** false when not every message was sent within the grace after producing stopped. */
   complete: boolean;
@@ -231,7 +231,7 @@ export interface PacedResult {
 /**
  * Requests at a steady `rate` for `seconds` (requestedAt stamped as each batch is produced,
  * every 20 ms), then waits up to `graceMs` for all of them to be `sent` and reads the
- * projector's summaries.
+ * projector's histograms (p50/p95/p99 interpolated within their buckets).
  */
 export async function measurePaced(
   services: HeraldServices,
@@ -253,8 +253,8 @@ export async function measurePaced(
     messages: total,
     targetRate: options.rate,
     producedRate,
-    requestToSent: summaryMs(metrics, REQUEST_TO_SENT),
-    projectionLag: summaryMs(metrics, PROJECTION_LAG),
+    requestToSent: histogramMs(metrics, REQUEST_TO_SENT),
+    projectionLag: histogramMs(metrics, PROJECTION_LAG),
     complete: progress.reached,
     sent: Math.min(total, progress.seen - base),
   };

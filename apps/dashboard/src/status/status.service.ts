@@ -33,8 +33,15 @@ import { TOPICS } from '@herald/topics';
 
 export type { StatusReport } from '@herald/status-window';
 
-/** A killed service must show down within 10 s: probed every 2 s, each probe given 1 s. */
+/**
+ * A killed service must show down within 10 s of it to whoever watches: probed every 2 s, each
+ * probe given 1 s, while the page has been looked at in the last WATCHED_FOR_MS. Nobody
+ * watching, a round every IDLE_PROBE_EVERY_MS keeps incidents' start times roughly right for
+ * much less: each round calls every service, the broker, the registry and the database.
+ */
 export const PROBE_EVERY_MS = 2_000;
+const WATCHED_FOR_MS = 5 * 60_000;
+const IDLE_PROBE_EVERY_MS = 30_000;
 export const PROBE_TIMEOUT_MS = 1_000;
 /** After the consumer gives up (Kafka gone for long), how long before reading starts again. */
 const RESTART_READING_AFTER_MS = 5_000;
@@ -76,6 +83,8 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly startedAt = Date.now();
   private incidents: Incident[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
+  private lastProbedAt = 0;
+  private lastViewedAt = 0;
 
   private consumer: Consumer | null = null;
   private groupId: string | null = null;
@@ -119,7 +128,9 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     // One round before the first page (each probe bounded by 1 s), so it never shows guesses.
     await this.probeAll();
-    this.probeTimer = setInterval(() => void this.probeAll(), PROBE_EVERY_MS);
+    this.probeTimer = setInterval(() => {
+      if (this.probeDue(Date.now())) void this.probeAll();
+    }, PROBE_EVERY_MS);
     this.probeTimer.unref();
     // Not awaited: the page answers (components first) while the last hour is being read.
     void this.startReading();
@@ -134,6 +145,9 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** The status as of `now`: what /status.json answers and /status shows. */
   report(now = Date.now()): StatusReport {
+    // Someone is looking: back to a round every 2 s, starting now if the last is older.
+    this.lastViewedAt = now;
+    if (now - this.lastProbedAt >= PROBE_EVERY_MS) void this.probeAll();
     const components = this.components(now);
     const window = this.window.snapshot(now);
     this.incidents = openIncidents({ components, providers: window.providers }, this.incidents);
@@ -147,7 +161,15 @@ export class StatusService implements OnApplicationBootstrap, OnApplicationShutd
 
   // ── Probes ────────────────────────────────────────────────────────────────────────────────
 
+  /** Whether a probe round is due: every 2 s while watched, every 30 s otherwise. */
+  private probeDue(now: number): boolean {
+    const every = now - this.lastViewedAt < WATCHED_FOR_MS ? PROBE_EVERY_MS : IDLE_PROBE_EVERY_MS;
+    // A little early rather than a whole tick late: the timer and the rounds drift apart.
+    return now - this.lastProbedAt >= every - PROBE_EVERY_MS / 4;
+  }
+
   private async probeAll(): Promise<void> {
+    this.lastProbedAt = Date.now();
     await Promise.all(this.probes.map((probe) => this.probeOne(probe)));
     // Evaluated every round, not only when someone looks, so an incident's start holds.
     const now = Date.now();

@@ -65,6 +65,8 @@ const envSchema = z.object({
   HERALD_TIME_SCALE: positiveNumber.default(1),
   HERALD_SCHEMA_DIR: z.string().trim().min(1).optional(),
   HERALD_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  // Unset: JSON lines unless stdout is a terminal (see loadConfig).
+  HERALD_LOG_FORMAT: z.enum(['json', 'text'], { message: 'must be json or text' }).optional(),
   HERALD_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   HERALD_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
   HERALD_INSTANCE_ID: z
@@ -214,6 +216,11 @@ export interface HeraldConfig {
   timeScale: number;
   schemaDir: string | undefined;
   logLevel: Env['HERALD_LOG_LEVEL'];
+  /**
+   * `json`: one JSON object per line (libs/edge/config/src/log-lines.ts), the default when
+   * stdout is not a terminal; `text`: Nest's readable lines, the default on a terminal.
+   */
+  logFormat: 'json' | 'text';
   readyTimeoutMs: number;
   /** Names this process's transactional producers; stable across restarts fences a crashed one. */
   instanceId: string;
@@ -289,6 +296,8 @@ export class ConfigError extends Error {
 export function loadConfig(
   service: ServiceName,
   env: Record<string, string | undefined> = process.env,
+  /** Whether stdout is a terminal, which picks the default HERALD_LOG_FORMAT. */
+  output: { terminal: boolean } = { terminal: process.stdout.isTTY === true },
 ): HeraldConfig {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
@@ -334,6 +343,7 @@ export function loadConfig(
     timeScale: values.HERALD_TIME_SCALE,
     schemaDir: values.HERALD_SCHEMA_DIR,
     logLevel: values.HERALD_LOG_LEVEL,
+    logFormat: values.HERALD_LOG_FORMAT ?? (output.terminal ? 'text' : 'json'),
     readyTimeoutMs: values.HERALD_READY_TIMEOUT_MS,
     instanceId: values.HERALD_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     maxInFlight: values.HERALD_MAX_IN_FLIGHT,

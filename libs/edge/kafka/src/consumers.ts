@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
+import { forgetConsumerLag, recordConsumerLag } from '@herald/metrics';
 import type { HeraldConfig } from '@herald/config';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import {
   decodeDueAt,
   DUE_AT_HEADER,
@@ -14,6 +15,7 @@ import { errorMessage } from './error-message';
 import { isTransientFault, MAX_RECORD_TRIES, Membership, REBALANCE_TIMEOUT_MS } from './faults';
 import { oversizedOutput } from './record-size';
 import { watchForStop } from './stopped-consumers';
+import { tierAssigners } from './tier-assigner';
 import { TransactionalCommitter, type Output } from './transactional-committer';
 
 export interface ConsumerSettings {
@@ -65,8 +67,21 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
-/** Bound on a fetch's long poll, and so on the lateness a paused partition adds. */
-const FETCH_WAIT_MS = 50;
+/**
+ * A fetch's long poll: how long the broker holds a fetch that finds no new record. It ends as
+ * soon as a record arrives on any partition it asks for, so it costs no latency; it is what an
+ * idle consumer spends (a fetch and, after it, a heartbeat per poll): at 10 s all services at
+ * rest took 2.9% of a core, at kafkajs's 5 s 4.6% (a quick bench run each). kafkajs heartbeats only between polls, so the
+ * poll is a third of the session timeout, as Kafka advises for the heartbeat interval; and it
+ * is how late an idle member hears that its group is rebalancing (a batch waiting for a tier's
+ * head record heartbeats every 3 s by itself), which the rest of the group waits out.
+ */
+export function fetchWaitMs(sessionTimeoutMs: number): number {
+  return Math.min(10_000, Math.floor(sessionTimeoutMs / 3));
+}
+
+/** How often a batch waiting for its head record looks whether it should stop waiting. */
+const WAIT_CHECK_EVERY_MS = 500;
 
 /** kafkajs heartbeats only between batches; long work must heartbeat by itself. */
 const HEARTBEAT_EVERY_MS = 3_000;
@@ -125,10 +140,17 @@ async function start(
     committer: TransactionalCommitter,
     holds: Holds,
   ) => Promise<void>,
-  hooks: { onJoin?: () => void; committer?: TransactionalCommitter } = {},
+  hooks: {
+    onJoin?: () => void;
+    committer?: TransactionalCommitter;
+    /** A committer shared by several consumers: connected and disconnected by its owner. */
+    sharedCommitter?: boolean;
+    partitionAssigners?: PartitionAssigner[];
+  } = {},
 ): Promise<RunningConsumer> {
   const { kafka, groupId, topics } = settings;
   const committer = hooks.committer ?? committerFor(settings);
+  const ownsCommitter = !hooks.sharedCommitter;
   const holds: Holds = new Set();
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -137,13 +159,18 @@ async function start(
     // Only committed transactions: an aborted attempt's outputs are never seen downstream.
     readUncommitted: false,
     rebalanceTimeout: REBALANCE_TIMEOUT_MS,
-    // A resumed partition joins the next fetch, so the long poll bounds how late a held record
-    // starts: kafkajs's default would make it up to 5 s.
-    maxWaitTimeInMs: FETCH_WAIT_MS,
+    maxWaitTimeInMs: fetchWaitMs(settings.sessionTimeoutMs ?? 30_000),
+    ...(hooks.partitionAssigners ? { partitionAssigners: hooks.partitionAssigners } : {}),
   });
   if (hooks.onJoin) consumer.on(consumer.events.GROUP_JOIN, hooks.onJoin);
+  // Records behind each partition's end after every batch (0 once caught up). A rebalance
+  // drops the group's series, so a partition that moved is not counted by two members.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+    recordConsumerLag(groupId, payload.topic, payload.partition, Number(payload.offsetLag)),
+  );
+  consumer.on(consumer.events.GROUP_JOIN, () => forgetConsumerLag(groupId));
   watchForStop(consumer, groupId);
-  await committer.connect();
+  if (ownsCommitter) await committer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
@@ -164,7 +191,7 @@ async function start(
         new Promise<void>((resolve) => (timer = setTimeout(resolve, grace))),
       ]);
       clearTimeout(timer);
-      await committer.disconnect();
+      if (ownsCommitter) await committer.disconnect();
     },
   };
 }
@@ -409,11 +436,17 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
  * Delay-tier topics: records leave in append order, each at its release time (see
  * @herald/delay-tiers), and hop to the next tier that fits or to the work topic. Bytes and
  * headers pass through untouched; only the due-time header is read.
+ *
+ * Each tier has a consumer of its own (all in one group, sharing one transactional producer;
+ * see tier-assigner.ts), whose batch waits for its head record to be due and then passes it on.
+ * Release times only grow within a tier (append + hold), so a record that arrives while a batch
+ * waits is due after everything the batch holds, and waiting inside the batch holds up nobody:
+ * no partition is paused, no fetch has to come round again for it, and an idle tier costs one
+ * long poll every few seconds.
  */
-export function runDelayTierConsumer(
+export async function runDelayTierConsumer(
   settings: ConsumerSettings & { workTopic: string; tiers: readonly DelayTier[] },
 ): Promise<RunningConsumer> {
-  const tierOf = new Map(settings.tiers.map((tier) => [tierTopic(settings.workTopic, tier), tier]));
   const route = (message: KafkaMessage): Output => {
     const dueAt = decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0;
     const next = routeFor(dueAt, Date.now(), settings.tiers);
@@ -428,26 +461,103 @@ export function runDelayTierConsumer(
     const dueAt = decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0;
     return releaseAt(Number(message.timestamp), dueAt, tier);
   };
+  const topics = settings.tiers.map((tier) => tierTopic(settings.workTopic, tier));
+  const committer = committerFor(settings);
+  await committer.connect();
 
-  return start(settings, async ({ batch, resolveOffset, pause }, committer, holds) => {
-    const tier = tierOf.get(batch.topic);
-    if (!tier) throw new Error(`${batch.topic} is not a delay tier of ${settings.workTopic}`);
-    // Release times only grow within a partition: pass on the released prefix, then wait for
-    // the head of the rest without holding up any other partition.
-    const now = Date.now();
-    const waiting = batch.messages.findIndex((message) => releaseTime(message, tier) > now);
-    const released = waiting < 0 ? batch.messages : batch.messages.slice(0, waiting);
-    if (released.length > 0) {
-      const last = released[released.length - 1]!.offset;
-      await committer.commit(released.map(route), {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: nextOffset(last),
-      });
-      resolveOffset(last);
-    }
-    if (waiting >= 0) holdUntil(pause, releaseTime(batch.messages[waiting]!, tier), holds);
-  });
+  const tierOf = new Map(settings.tiers.map((tier) => [tierTopic(settings.workTopic, tier), tier]));
+
+  const startTier = (tier: DelayTier): Promise<RunningConsumer> =>
+    start(
+      { ...settings, topics },
+      async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        // The consumer's own tier, or another only while the group falls back to round robin.
+        const batchTier = tierOf.get(batch.topic);
+        if (!batchTier)
+          throw new Error(`${batch.topic} is not a delay tier of ${settings.workTopic}`);
+        await passOnWhenDue(batch, resolveOffset, heartbeat, isRunning, isStale, {
+          committer,
+          route,
+          releaseTime: (message) => releaseTime(message, batchTier),
+        });
+      },
+      {
+        committer,
+        sharedCommitter: true,
+        partitionAssigners: tierAssigners(tierTopic(settings.workTopic, tier)),
+      },
+    );
+
+  // Started together, so they join the group in one rebalance rather than one each.
+  const started = await Promise.allSettled(settings.tiers.map(startTier));
+  const consumers = started.flatMap((result) =>
+    result.status === 'fulfilled' ? [result.value] : [],
+  );
+  const stopAll = async () => {
+    await Promise.allSettled(consumers.map((consumer) => consumer.stop()));
+    await committer.disconnect();
+  };
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  return { stop: stopAll };
+}
+
+/**
+ * One tier batch: passes on each record once it is due, in order, in transactions with its
+ * offset, waiting (heartbeating) for the next in between. Stops waiting when the consumer stops
+ * or the group rebalances; what was not passed on is fetched again by whoever owns it next.
+ */
+async function passOnWhenDue(
+  batch: EachBatchPayload['batch'],
+  resolveOffset: (offset: string) => void,
+  heartbeat: () => Promise<void>,
+  isRunning: () => boolean,
+  isStale: () => boolean,
+  how: {
+    committer: TransactionalCommitter;
+    route: (message: KafkaMessage) => Output;
+    releaseTime: (message: KafkaMessage) => number;
+  },
+): Promise<void> {
+  const { messages, topic, partition } = batch;
+  const membership = new Membership();
+  const mayWait = () => isRunning() && !isStale() && membership.mayStart();
+  await withHeartbeat(
+    heartbeat,
+    (error) => membership.heard(error, Date.now()),
+    async () => {
+      let next = 0;
+      while (next < messages.length) {
+        const now = Date.now();
+        let end = next;
+        while (end < messages.length && how.releaseTime(messages[end]!) <= now) end += 1;
+        if (end > next) {
+          if (isStale() || !membership.mayCommit(Date.now())) return;
+          const last = messages[end - 1]!.offset;
+          await how.committer.commit(messages.slice(next, end).map(how.route), {
+            topic,
+            partition,
+            offset: nextOffset(last),
+          });
+          resolveOffset(last);
+          next = end;
+          continue;
+        }
+        if (!mayWait()) return;
+        await waitUntil(how.releaseTime(messages[next]!), mayWait);
+      }
+    },
+  );
+}
+
+/** Sleeps until `at`, looking every WAIT_CHECK_EVERY_MS whether to stop waiting early. */
+async function waitUntil(at: number, mayWait: () => boolean): Promise<void> {
+  for (let left = at - Date.now(); left > 0 && mayWait(); left = at - Date.now()) {
+    await sleep(Math.min(left, WAIT_CHECK_EVERY_MS));
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

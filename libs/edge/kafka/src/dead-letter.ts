@@ -1,5 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
+import type { LogRecord } from '@herald/config';
 import type { AvroCodec } from '@herald/schema-registry';
+import { recordDeadLetter, type DeadLetterReason } from '@herald/metrics';
 import { ALL_TOPICS, TOPICS } from '@herald/topics';
 import { errorMessage } from './error-message';
 import { MAX_RECORD_BYTES, outputSize } from './record-size';
@@ -7,13 +9,16 @@ import type { Output } from './transactional-committer';
 
 /**
  * A record no one can process goes to herald.dead-letter with its original key and bytes, and
- * headers saying why and where it came from, so it never stalls its partition.
+ * headers saying why and where it came from, so it never stalls its partition. `category` is
+ * the reason in a word, for herald_dead_letters_total (the header keeps the whole reason).
  */
 export function deadLetter(
   message: KafkaMessage,
   source: { topic: string; partition: number; service: string },
   reason: string,
+  category: DeadLetterReason = 'gave_up',
 ): Output {
+  recordDeadLetter(source.topic, category);
   const letter: Output = {
     topic: TOPICS.deadLetter.name,
     key: message.key?.toString() ?? '',
@@ -91,7 +96,7 @@ export async function decodeOrDeadLetter<T>(
   codec: AvroCodec,
   message: KafkaMessage,
   source: { topic: string; partition: number; service: string },
-  logger: { warn(message: string): void },
+  logger: { warn(message: string | LogRecord): void },
 ): Promise<Decoded<T>> {
   try {
     // Read into the topic's current schema, so records from before a field was added still fit.
@@ -104,7 +109,12 @@ export async function decodeOrDeadLetter<T>(
       value && value.length >= 5 && value[0] === 0 ? value.readInt32BE(1) : undefined;
     if (isTransientDecodeError(error, schemaId)) throw error;
     const reason = decodeFailure(error, message.value);
-    logger.warn(`dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`);
-    return { ok: false, deadLetter: deadLetter(message, source, reason), reason };
+    // Undecodable, so the tenant is unknown; the key is the messageId (every record is keyed by it).
+    const messageId = message.key?.toString();
+    logger.warn({
+      msg: `dead-lettered ${source.topic}/${source.partition}@${message.offset}: ${reason}`,
+      ...(messageId ? { messageId } : {}),
+    });
+    return { ok: false, deadLetter: deadLetter(message, source, reason, 'undecodable'), reason };
   }
 }

@@ -14,3 +14,5 @@ export * from './write-health';
 export * from './read-record';
 export * from './webhook-delivery-outputs';
 export * from './webhook-delivery-resender';
+export * from './tier-assigner';
+export * from './kafkajs-idle-fix';

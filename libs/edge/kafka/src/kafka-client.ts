@@ -1,6 +1,7 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
-import type { KafkaSasl, KafkaTls } from '@herald/config';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator } from 'kafkajs';
+import type { KafkaSasl, KafkaTls, LogLevelName, LogWriter } from '@herald/config';
 import type { TopicSpec } from '@herald/topics';
+import { fixKafkajsIdleSpin } from './kafkajs-idle-fix';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -11,16 +12,77 @@ export interface KafkaSettings {
   ssl?: KafkaTls;
 }
 
-export function createKafka(settings: KafkaSettings): Kafka {
+/**
+ * A Kafka client. With `log` (every service's: see the platform module), kafkajs's lines go
+ * through Herald's writer, so they are JSON lines like the rest; without it (tools, tests),
+ * kafkajs logs as it does by default.
+ */
+export function createKafka(settings: KafkaSettings, log?: LogWriter): Kafka {
+  fixKafkajsIdleSpin(); // see kafkajs-idle-fix.ts: every Kafka client of Herald is made here
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
     ...(settings.sasl ? { sasl: { ...settings.sasl } } : {}),
     ...(settings.ssl ? { ssl: { ...settings.ssl } } : {}),
-    logLevel: logLevel.WARN,
+    logLevel: log ? kafkaLogLevel(log.level) : logLevel.WARN,
+    ...(log ? { logCreator: kafkaLogCreator(log) } : {}),
     connectionTimeout: 3000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
   });
+}
+
+/**
+ * How much kafkajs says at each Herald level: its INFO (every join, every start and stop of a
+ * consumer) only from `debug`, its DEBUG (every request) only from `verbose`.
+ */
+export function kafkaLogLevel(level: LogLevelName): logLevel {
+  switch (level) {
+    case 'error':
+      return logLevel.ERROR;
+    case 'warn':
+    case 'info':
+      return logLevel.WARN;
+    case 'debug':
+      return logLevel.INFO;
+    case 'verbose':
+      return logLevel.DEBUG;
+  }
+}
+
+const KAFKA_LEVELS: Partial<Record<logLevel, LogLevelName>> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+const KAFKA_OWN_FIELDS = new Set(['message', 'stack', 'timestamp', 'logger']);
+
+/**
+ * kafkajs's lines as Herald's: its message as `msg`, `kafkajs.<namespace>` as the context, its
+ * stack as `err`, and its other fields (broker, clientId, groupId, error, retryCount…) as
+ * fields, without its own timestamp and logger name. The writer redacts them; a `sasl` field,
+ * or any other named as a credential, never gets through.
+ */
+export function kafkaLogCreator(log: LogWriter): logCreator {
+  return () =>
+    ({ namespace, level, log: content }) => {
+      const name = KAFKA_LEVELS[level];
+      if (name === undefined || !log.enabled(name)) return;
+      // Without kafkajs's own timestamp and logger name: the line has its time, and its context
+      // says kafkajs.
+      const { message, stack } = content;
+      const fields = Object.fromEntries(
+        Object.entries(content).filter(([key]) => !KAFKA_OWN_FIELDS.has(key)),
+      );
+      log.write({
+        level: name,
+        context: namespace ? `kafkajs.${namespace}` : 'kafkajs',
+        msg: String(message),
+        ...(typeof stack === 'string' ? { err: stack } : {}),
+        fields,
+      });
+    };
 }
 
 /**

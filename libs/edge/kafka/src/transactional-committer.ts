@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Producer, type IHeaders } from 'kafkajs';
+import { startTransactionCommit } from '@herald/metrics';
 import { outputSize } from './record-size';
 import { writeHealth } from './write-health';
 import { GroupCommit } from './group-commit';
@@ -76,6 +77,8 @@ export class TransactionalCommitter {
   }
 
   private async commitNow(group: Pending[]): Promise<void> {
+    // From beginning the transaction to its commit: what a batch waits for once its work is done.
+    const committed = startTransactionCommit(this.consumerGroupId);
     const transaction = await this.producer.transaction();
     try {
       for (const chunk of chunksBySize(group.flatMap((pending) => pending.outputs))) {
@@ -101,6 +104,7 @@ export class TransactionalCommitter {
         });
       }
       await transaction.commit();
+      committed();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       throw error;

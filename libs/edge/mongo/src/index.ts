@@ -6,3 +6,4 @@ export * from './webhook-endpoints';
 export * from './webhook-deliveries';
 export * from './message-controls';
 export * from './dashboard-sessions';
+export * from './mongo-idle-fix';

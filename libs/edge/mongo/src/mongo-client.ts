@@ -1,4 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
+import { fixMongoIdlePoolChecks } from './mongo-idle-fix';
 
 /**
  * Herald's read model must work on MongoDB proper and on FerretDB v1 (the local server when no
@@ -6,6 +7,7 @@ import { MongoClient, type Db } from 'mongodb';
  * here or in the projector may rely on either.
  */
 export function createMongoClient(uri: string): MongoClient {
+  fixMongoIdlePoolChecks(); // see mongo-idle-fix.ts: every MongoDB client of Herald is made here
   return new MongoClient(uri, {
     serverSelectionTimeoutMS: 3000,
     connectTimeoutMS: 3000,

@@ -10,3 +10,4 @@ export * from './access.guard';
 export * from './http-errors';
 export * from './error-filter';
 export * from './message-controls.service';
+export * from './logging';

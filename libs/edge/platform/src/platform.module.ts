@@ -19,6 +19,7 @@ import { Access } from './access';
 import { AccessGuard } from './access.guard';
 import { HeraldErrorFilter } from './error-filter';
 import { HealthController } from './health.controller';
+import { serviceLogging } from './logging';
 import { MetricsController } from './metrics.controller';
 import { markShuttingDown } from './readiness';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
@@ -47,7 +48,8 @@ export class HeraldPlatformModule implements OnModuleDestroy, OnApplicationShutd
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: HERALD_CONFIG, useValue: config },
-        { provide: KAFKA, useValue: createKafka(config.kafka) },
+        // kafkajs writes through the service's log writer: its lines are JSON lines too.
+        { provide: KAFKA, useValue: createKafka(config.kafka, serviceLogging(config).writer) },
         {
           provide: KAFKA_ADMIN,
           inject: [KAFKA],

@@ -1,12 +1,11 @@
-import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
+import { Logger, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { REQUEST_LIMITS } from '@herald/decisions';
 import { ConfigError, loadConfig, type HeraldConfig, type ServiceName } from '@herald/config';
 import { setDestinationPolicy } from '@herald/providers';
 import { feedCors } from './feed-cors';
-
-const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+import { logProcessWarnings, serviceLogging } from './logging';
 
 /**
  * The whole of every app's main.ts: read and validate the configuration, build the app module
@@ -30,10 +29,16 @@ export async function runService(
   }
   // Before anything can call out: provider and webhook calls obey the configured destinations.
   setDestinationPolicy(config.destinations);
+  // From here on every line (Nest's, kafkajs's through the platform module, Node's warnings)
+  // goes through one writer: JSON lines, or Nest's text on a terminal (see logging.ts).
+  const logging = serviceLogging(config);
+  if (config.logFormat === 'json') logProcessWarnings(logging.writer);
+  Logger.overrideLogger(logging.logger);
   const logger = new Logger(`herald-${service}`);
   try {
     const app = await NestFactory.create<NestExpressApplication>(buildModule(config), {
-      logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+      // Filters by HERALD_LOG_LEVEL itself.
+      logger: logging.logger,
       abortOnError: false,
       // Parsed below, with Herald's limit rather than the framework's default 100 kB.
       bodyParser: false,
