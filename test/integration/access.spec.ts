@@ -134,7 +134,11 @@ describe('access and tenancy against the real servers', () => {
     // Health stays open; /metrics and /docs answer loopback callers (these tests are loopback).
     for (const service of herald.services) {
       const base = `http://127.0.0.1:${service.port}`;
-      expect((await call(`${base}/health/live`, null)).status).toBe(200);
+      const live = await call(`${base}/health/live`, null);
+      expect({ status: live.status, body: live.body }).toEqual({
+        status: 200,
+        body: { status: 'live', service: service.name },
+      });
       expect((await fetch(`${base}/metrics`)).status).toBe(200);
     }
     const docs = await call(`${projector}/docs`, null);

@@ -1,4 +1,4 @@
-import { fixKafkajsIdleSpin } from '@herald/kafka';
+import { fixKafkajsIdleSpin, fixKafkajsPausedPolls, PAUSED_FETCH_WAIT_MS } from '@herald/kafka';
 
 // kafkajs's own request queue, driven without a socket: what its pending-request check arms.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -77,5 +77,54 @@ describe('the request-timeout sweep', () => {
     expect(timedOut).toHaveBeenCalledTimes(1);
     queue.destroy();
     expect(jest.getTimerCount()).toBe(0);
+  });
+});
+
+describe('the fetch wait while a partition is paused', () => {
+  // kafkajs's own consumer group, made without a broker: only what its fetch reads is looked at.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as new (options: object) => {
+    maxWaitTime: number;
+    subscriptionState: {
+      assign(topicPartitions: { topic: string; partitions: number[] }[]): void;
+      pause(topicPartitions: { topic: string; partitions?: number[] }[]): void;
+      resume(topicPartitions: { topic: string; partitions?: number[] }[]): void;
+    };
+  };
+  const newGroup = () =>
+    new ConsumerGroup({
+      logger: { namespace: () => logger },
+      retry: {},
+      groupId: 'test',
+      topics: ['work'],
+      maxWaitTimeInMs: 10_000,
+    });
+
+  beforeAll(() => {
+    expect(fixKafkajsPausedPolls()).toBe(true);
+  });
+
+  it('long-polls while nothing is paused, polls briefly while anything is, and back', () => {
+    const group = newGroup();
+    group.subscriptionState.assign([{ topic: 'work', partitions: [0, 1] }]);
+    expect(group.maxWaitTime).toBe(10_000);
+    group.subscriptionState.pause([{ topic: 'work', partitions: [0] }]);
+    expect(group.maxWaitTime).toBe(PAUSED_FETCH_WAIT_MS);
+    group.subscriptionState.pause([{ topic: 'work', partitions: [1] }]);
+    // Every partition paused: kafkajs sleeps this long instead of fetching.
+    expect(group.maxWaitTime).toBe(PAUSED_FETCH_WAIT_MS);
+    group.subscriptionState.resume([{ topic: 'work', partitions: [0, 1] }]);
+    expect(group.maxWaitTime).toBe(10_000);
+  });
+
+  it('keeps each group its own wait, and a wait shorter than the paused one as it is', () => {
+    const [a, b] = [newGroup(), newGroup()];
+    a.maxWaitTime = 20;
+    expect([a.maxWaitTime, b.maxWaitTime]).toEqual([20, 10_000]);
+    a.subscriptionState.assign([{ topic: 'work', partitions: [0] }]);
+    a.subscriptionState.pause([{ topic: 'work', partitions: [0] }]);
+    expect(a.maxWaitTime).toBe(20);
+    expect(fixKafkajsPausedPolls()).toBe(true);
+    expect(b.maxWaitTime).toBe(10_000);
   });
 });

@@ -14,6 +14,7 @@ import { deadLetter } from './dead-letter';
 import { errorMessage } from './error-message';
 import { isTransientFault, MAX_RECORD_TRIES, Membership, REBALANCE_TIMEOUT_MS } from './faults';
 import { oversizedOutput } from './record-size';
+import { siblingKafka } from './kafka-client';
 import { watchForStop } from './stopped-consumers';
 import { tierAssigners } from './tier-assigner';
 import { TransactionalCommitter, type Output } from './transactional-committer';
@@ -119,7 +120,8 @@ type Holds = Set<NodeJS.Timeout>;
  * Pauses this batch's partition until `at`. kafkajs fetches from a broker again only once every
  * batch of the previous fetch has returned, so waiting inside a batch would hold up every
  * partition; a paused partition holds up nobody, and is fetched again from its first
- * unresolved record when it resumes.
+ * unresolved record when it resumes (on time: while anything is paused, fetches wait only
+ * briefly rather than long-polling; see fixKafkajsPausedPolls).
  */
 function holdUntil(pause: () => () => void, at: number, holds: Holds): void {
   const resume = pause();
@@ -467,9 +469,11 @@ export async function runDelayTierConsumer(
 
   const tierOf = new Map(settings.tiers.map((tier) => [tierTopic(settings.workTopic, tier), tier]));
 
-  const startTier = (tier: DelayTier): Promise<RunningConsumer> =>
+  // A client per tier consumer but the first: kafkajs cannot run two consumers of one group
+  // from one client (see siblingKafka).
+  const startTier = (tier: DelayTier, index: number): Promise<RunningConsumer> =>
     start(
-      { ...settings, topics },
+      { ...settings, topics, kafka: index === 0 ? settings.kafka : siblingKafka(settings.kafka) },
       async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         // The consumer's own tier, or another only while the group falls back to round robin.
         const batchTier = tierOf.get(batch.topic);

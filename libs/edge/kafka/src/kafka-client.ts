@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator } from 'kafkajs';
 import type { KafkaSasl, KafkaTls, LogLevelName, LogWriter } from '@herald/config';
 import type { TopicSpec } from '@herald/topics';
-import { fixKafkajsIdleSpin } from './kafkajs-idle-fix';
+import { fixKafkajsIdleSpin, fixKafkajsPausedPolls } from './kafkajs-idle-fix';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -18,8 +18,10 @@ export interface KafkaSettings {
  * kafkajs logs as it does by default.
  */
 export function createKafka(settings: KafkaSettings, log?: LogWriter): Kafka {
-  fixKafkajsIdleSpin(); // see kafkajs-idle-fix.ts: every Kafka client of Herald is made here
-  return new Kafka({
+  // See kafkajs-idle-fix.ts: every Kafka client of Herald is made here.
+  fixKafkajsIdleSpin();
+  fixKafkajsPausedPolls();
+  const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
     ...(settings.sasl ? { sasl: { ...settings.sasl } } : {}),
@@ -29,6 +31,25 @@ export function createKafka(settings: KafkaSettings, log?: LogWriter): Kafka {
     connectionTimeout: 3000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
   });
+  madeWith.set(kafka, { settings, log });
+  return kafka;
+}
+
+/** What each client was made with, so that a sibling can be made alike. */
+const madeWith = new WeakMap<Kafka, { settings: KafkaSettings; log?: LogWriter }>();
+
+/**
+ * A new client made like `kafka`, for a second consumer of the same group in one process.
+ * kafkajs keeps a group's committed offsets in one object per client and group, shared by every
+ * consumer of that group made from the client, and a consumer that joins clears it and fills in
+ * only its own topics: the others' next fetch then fails on a topic that is gone ("Cannot read
+ * properties of undefined"), which kafkajs does not retry, and the consumer stops for good. A
+ * client per consumer keeps each its own.
+ */
+export function siblingKafka(kafka: Kafka): Kafka {
+  const made = madeWith.get(kafka);
+  if (!made) throw new Error('siblingKafka: the client was not made by createKafka');
+  return createKafka(made.settings, made.log);
 }
 
 /**

@@ -81,3 +81,48 @@ export function fixKafkajsIdleSpin(): boolean {
   prototype[FIXED] = true;
   return true;
 }
+
+interface ConsumerGroupInternals {
+  subscriptionState?: { paused?: () => unknown[] };
+}
+
+/** How long a fetch waits while some partition of its consumer is paused. */
+export const PAUSED_FETCH_WAIT_MS = 50;
+
+const LONG_POLL = Symbol.for('herald.kafkajs-long-poll');
+
+/**
+ * A long poll and a paused partition do not mix in kafkajs 2.2.4: a partition resumed while a
+ * fetch is out (or, when every partition is paused, while the consumer sleeps the same wait)
+ * is fetched only once that poll ends, up to its full wait later. Herald pauses a work
+ * partition only to wait out the last few hundred ms before a retry is due (see holdUntil in
+ * consumers.ts), so with 10 s polls retries fired up to seconds late. The fix makes the
+ * consumer group's fetch wait a property: the configured long poll while nothing is paused,
+ * PAUSED_FETCH_WAIT_MS while anything is, so a hold ends on time and a consumer at rest
+ * (nothing paused) still long-polls. True when it is in place.
+ */
+export function fixKafkajsPausedPolls(): boolean {
+  let ConsumerGroup: { prototype: object } | undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ConsumerGroup = require('kafkajs/src/consumer/consumerGroup');
+  } catch {
+    return false;
+  }
+  const prototype = ConsumerGroup?.prototype;
+  if (!prototype) return false;
+  if (Object.getOwnPropertyDescriptor(prototype, 'maxWaitTime')) return true;
+  // The constructor assigns this.maxWaitTime, which this setter keeps; every fetch reads it.
+  Object.defineProperty(prototype, 'maxWaitTime', {
+    configurable: true,
+    set(this: { [LONG_POLL]?: number }, ms: number) {
+      this[LONG_POLL] = ms;
+    },
+    get(this: ConsumerGroupInternals & { [LONG_POLL]?: number }) {
+      const longPoll = this[LONG_POLL] ?? PAUSED_FETCH_WAIT_MS;
+      const paused = this.subscriptionState?.paused?.() ?? [];
+      return paused.length > 0 ? Math.min(longPoll, PAUSED_FETCH_WAIT_MS) : longPoll;
+    },
+  });
+  return true;
+}
