@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceName } from '@herald/config';
+import { SERVICE_PORTS, type ServiceName } from '@herald/config';
 import type { MessageRequested } from '@herald/messages';
 import { HERALD_METRICS } from '@herald/metrics';
 import { TOPICS } from '@herald/topics';
@@ -16,14 +16,8 @@ const id = (name: string) => `metrics-${name}-${run}`;
 /** A fresh E.164 number, so the simulator's per-recipient script is this test's alone. */
 const phone = () => `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
 
-const SERVICES: ServiceName[] = [
-  'ingest',
-  'sender',
-  'status-checker',
-  'projector',
-  'webhooks',
-  'dashboard',
-];
+/** Every service Herald has: each must name every metric. */
+const SERVICES = Object.keys(SERVICE_PORTS) as ServiceName[];
 
 /** The sum of a metric's series whose labels include `labels` (`name{…}` keys, as parsed). */
 function total(metrics: Metrics, name: string, labels: Record<string, string> = {}): number {

@@ -92,6 +92,23 @@ describe('loadConfig', () => {
     expect(loadConfig('sender', {}, { terminal: true }).logLevel).toBe('log');
   });
 
+  it('traces only when a collector is named: the traces URL as given, or the base + /v1/traces', () => {
+    expect(loadConfig('sender', {}).tracesEndpoint).toBeNull();
+    expect(
+      loadConfig('sender', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })
+        .tracesEndpoint,
+    ).toBe('http://collector:4318/v1/traces');
+    expect(
+      loadConfig('sender', {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp/v1/traces',
+      }).tracesEndpoint,
+    ).toBe('https://traces.example/otlp/v1/traces');
+    expect(() => loadConfig('sender', { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
+  });
+
   it('refuses another log format, naming the variable', () => {
     expect(() => loadConfig('sender', { HERALD_LOG_FORMAT: 'xml' })).toThrow(
       'HERALD_LOG_FORMAT: must be json or text',

@@ -15,6 +15,7 @@ import { CurrentPrincipal, invalidRequest, POLICIES, PROVIDERS } from '@herald/p
 import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import { PublishDeadlineError, RequestPublisher } from '@herald/kafka';
+import { inSpan, SpanKind } from '@herald/tracing';
 
 /**
  * POST /v1/messages puts the request on herald.messages.requested, the same path as a request
@@ -61,7 +62,19 @@ export class MessagesController implements OnApplicationShutdown {
     if (problem) throw invalidRequest([{ field: problem.field, problem: problem.problem }]);
 
     try {
-      await this.publisher.publish(request);
+      // The message's trace starts here (with tracing on); the request record carries it on.
+      await inSpan(
+        'POST /v1/messages',
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'herald.message_id': request.messageId,
+            'herald.tenant_id': request.tenantId,
+            'herald.channel': request.channel,
+          },
+        },
+        () => this.publisher.publish(request),
+      );
     } catch (error) {
       if (!(error instanceof PublishDeadlineError)) throw error;
       throw new HttpException(

@@ -1,3 +1,4 @@
+import { callOutcomeAttributes, inSpan, providerCallAttributes, SpanKind } from '@herald/tracing';
 import { randomUUID } from 'node:crypto';
 import {
   Inject,
@@ -9,7 +10,7 @@ import {
 } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { Db } from 'mongodb';
-import type { HeraldConfig } from '@herald/config';
+import { levelEnabled, logLevelName, type HeraldConfig } from '@herald/config';
 import { internalError } from '@herald/error-classification';
 import {
   afterAttempt,
@@ -189,7 +190,8 @@ export class SenderService
 
   private async record(outcome: AttemptOutcome): Promise<Output[]> {
     const [attempted] = outcome.events;
-    if (attempted) {
+    // Built only when it is written: this runs for every attempt.
+    if (attempted && levelEnabled('debug', logLevelName(this.config.logLevel))) {
       this.logger.debug({
         msg: `attempt ${attempted.attempt}: ${outcome.events.map((e) => e.type).join(', ')}`,
         messageId: attempted.messageId,
@@ -230,15 +232,24 @@ export class SenderService
     }
     const callEnded = startProviderCall(task.provider, task.channel);
     try {
-      return await adapter.send({
-        messageId: task.messageId,
-        tenantId: task.tenantId,
-        channel: task.channel,
-        recipient: task.recipient,
-        content: task.content,
-        metadata: task.metadata,
-        attempt: task.attempt,
-      });
+      // The call as a span of the message's trace (with tracing on).
+      return await inSpan(
+        `provider ${task.provider} send`,
+        { kind: SpanKind.CLIENT, attributes: providerCallAttributes(task) },
+        async (span) => {
+          const result = await adapter.send({
+            messageId: task.messageId,
+            tenantId: task.tenantId,
+            channel: task.channel,
+            recipient: task.recipient,
+            content: task.content,
+            metadata: task.metadata,
+            attempt: task.attempt,
+          });
+          span?.setAttributes(callOutcomeAttributes(result));
+          return result;
+        },
+      );
     } catch (error) {
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.
       return { ok: false, error: internalError(error), log: null };

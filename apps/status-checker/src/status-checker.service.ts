@@ -1,3 +1,4 @@
+import { callOutcomeAttributes, inSpan, providerCallAttributes, SpanKind } from '@herald/tracing';
 import { randomUUID } from 'node:crypto';
 import {
   Inject,
@@ -145,14 +146,23 @@ export class StatusCheckerService
       };
     }
     try {
-      return await adapter.checkStatus({
-        messageId: task.messageId,
-        tenantId: task.tenantId,
-        channel: task.channel,
-        recipient: task.recipient,
-        providerMessageId: task.providerMessageId,
-        attempt: task.attempt,
-      });
+      // The call as a span of the message's trace (with tracing on).
+      return await inSpan(
+        `provider ${task.provider} status`,
+        { kind: SpanKind.CLIENT, attributes: providerCallAttributes(task) },
+        async (span) => {
+          const result = await adapter.checkStatus!({
+            messageId: task.messageId,
+            tenantId: task.tenantId,
+            channel: task.channel,
+            recipient: task.recipient,
+            providerMessageId: task.providerMessageId,
+            attempt: task.attempt,
+          });
+          span?.setAttributes(callOutcomeAttributes(result));
+          return result;
+        },
+      );
     } catch (error) {
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.
       return { ok: false, error: internalError(error), log: null };

@@ -67,6 +67,10 @@ const envSchema = z.object({
   HERALD_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   // Unset: JSON lines unless stdout is a terminal (see loadConfig).
   HERALD_LOG_FORMAT: z.enum(['json', 'text'], { message: 'must be json or text' }).optional(),
+  // Tracing is on when either is set (OpenTelemetry's own variables): the traces URL as it is,
+  // or the collector's base URL, to which /v1/traces is added.
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   HERALD_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   HERALD_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
   HERALD_INSTANCE_ID: z
@@ -221,6 +225,8 @@ export interface HeraldConfig {
    * stdout is not a terminal; `text`: Nest's readable lines, the default on a terminal.
    */
   logFormat: 'json' | 'text';
+  /** Where spans go over OTLP/HTTP (…/v1/traces); null: tracing is off. */
+  tracesEndpoint: string | null;
   readyTimeoutMs: number;
   /** Names this process's transactional producers; stable across restarts fences a crashed one. */
   instanceId: string;
@@ -344,6 +350,11 @@ export function loadConfig(
     schemaDir: values.HERALD_SCHEMA_DIR,
     logLevel: values.HERALD_LOG_LEVEL,
     logFormat: values.HERALD_LOG_FORMAT ?? (output.terminal ? 'text' : 'json'),
+    tracesEndpoint:
+      values.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+      (values.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? `${values.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`
+        : null),
     readyTimeoutMs: values.HERALD_READY_TIMEOUT_MS,
     instanceId: values.HERALD_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     maxInFlight: values.HERALD_MAX_IN_FLIGHT,

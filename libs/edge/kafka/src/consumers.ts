@@ -1,5 +1,13 @@
 import pLimit from 'p-limit';
 import { forgetConsumerLag, recordConsumerLag } from '@herald/metrics';
+import {
+  contextFromHeaders,
+  inSpan,
+  recordHop,
+  SpanKind,
+  tracingOn,
+  withTraceHeaders,
+} from '@herald/tracing';
 import type { HeraldConfig } from '@herald/config';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import {
@@ -374,7 +382,10 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
         if (!work.mayStart()) return null;
         let outputs: Output[] | null;
         try {
-          outputs = await settings.handle(message, topic, partition, work);
+          const handle = () => settings.handle(message, topic, partition, work);
+          outputs = tracingOn()
+            ? await handleTraced(settings.service, message, topic, handle)
+            : await handle();
           if (outputs === null) return null;
           const oversized = oversizedOutput(outputs);
           // Deterministic: no retry would make it fit.
@@ -435,6 +446,31 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
 }
 
 /**
+ * A record's handling as a span in the trace the record carries (tracing on only); whatever it
+ * writes carries that span on, so the next service's handling is its child.
+ */
+function handleTraced(
+  service: string,
+  message: KafkaMessage,
+  topic: string,
+  handle: () => Promise<Output[] | null>,
+): Promise<Output[] | null> {
+  return inSpan(
+    `${service} ${topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(message.headers),
+      attributes: { 'messaging.destination.name': topic, 'messaging.kafka.offset': message.offset },
+    },
+    async () =>
+      (await handle())?.map((output) => ({
+        ...output,
+        headers: withTraceHeaders(output.headers),
+      })) ?? null,
+  );
+}
+
+/**
  * Delay-tier topics: records leave in append order, each at its release time (see
  * @herald/delay-tiers), and hop to the next tier that fits or to the work topic. Bytes and
  * headers pass through untouched; only the due-time header is read.
@@ -449,14 +485,18 @@ export function runWorkConsumer(settings: WorkConsumerSettings): Promise<Running
 export async function runDelayTierConsumer(
   settings: ConsumerSettings & { workTopic: string; tiers: readonly DelayTier[] },
 ): Promise<RunningConsumer> {
-  const route = (message: KafkaMessage): Output => {
+  const route = (message: KafkaMessage, from: DelayTier): Output => {
     const dueAt = decodeDueAt(message.headers?.[DUE_AT_HEADER] as Buffer | undefined) ?? 0;
     const next = routeFor(dueAt, Date.now(), settings.tiers);
+    const topic = next === 'work' ? settings.workTopic : tierTopic(settings.workTopic, next);
     return {
-      topic: next === 'work' ? settings.workTopic : tierTopic(settings.workTopic, next),
+      topic,
       key: message.key?.toString() ?? '',
       value: message.value ?? Buffer.alloc(0),
-      headers: message.headers,
+      // The record's wait in this tier, as a span of its trace (with tracing on).
+      headers: recordHop(`delay ${from.label}`, message.headers, Number(message.timestamp), {
+        'herald.delay.next': topic,
+      }),
     };
   };
   const releaseTime = (message: KafkaMessage, tier: DelayTier): number => {
@@ -474,14 +514,15 @@ export async function runDelayTierConsumer(
   const startTier = (tier: DelayTier, index: number): Promise<RunningConsumer> =>
     start(
       { ...settings, topics, kafka: index === 0 ? settings.kafka : siblingKafka(settings.kafka) },
-      async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      async (payload) => {
+        const { batch } = payload;
         // The consumer's own tier, or another only while the group falls back to round robin.
         const batchTier = tierOf.get(batch.topic);
         if (!batchTier)
           throw new Error(`${batch.topic} is not a delay tier of ${settings.workTopic}`);
-        await passOnWhenDue(batch, resolveOffset, heartbeat, isRunning, isStale, {
+        await passOnWhenDue(payload, {
           committer,
-          route,
+          route: (message) => route(message, batchTier),
           releaseTime: (message) => releaseTime(message, batchTier),
         });
       },
@@ -515,11 +556,7 @@ export async function runDelayTierConsumer(
  * or the group rebalances; what was not passed on is fetched again by whoever owns it next.
  */
 async function passOnWhenDue(
-  batch: EachBatchPayload['batch'],
-  resolveOffset: (offset: string) => void,
-  heartbeat: () => Promise<void>,
-  isRunning: () => boolean,
-  isStale: () => boolean,
+  { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
   how: {
     committer: TransactionalCommitter;
     route: (message: KafkaMessage) => Output;

@@ -2,6 +2,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { MessageRequested } from '@herald/messages';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
+import { withTraceHeaders } from '@herald/tracing';
 
 /** How long a caller waits for Kafka before giving up (the producer itself retries forever). */
 export const SEND_DEADLINE_MS = 10_000;
@@ -45,7 +46,12 @@ export class RequestPublisher {
     const topic = TOPICS.messagesRequested.name;
     const value = await this.codec.encode(topic, request);
     await withinSendDeadline(
-      this.producer.send({ topic, acks: -1, messages: [{ key: request.messageId, value }] }),
+      this.producer.send({
+        topic,
+        acks: -1,
+        // The caller's trace, when tracing is on (nothing otherwise).
+        messages: [{ key: request.messageId, value, headers: withTraceHeaders(undefined) }],
+      }),
     );
   }
 }

@@ -15,6 +15,7 @@ import { createKafka, ensureTopics, kafkaAuthenticationFailure } from '@herald/k
 import { createMongoClient, heraldDb } from '@herald/mongo';
 import { AvroCodec, resolveSchemaDir } from '@herald/schema-registry';
 import { ALL_TOPICS } from '@herald/topics';
+import { startTracing, type Tracing } from '@herald/tracing';
 import { Access } from './access';
 import { AccessGuard } from './access.guard';
 import { HeraldErrorFilter } from './error-filter';
@@ -23,6 +24,9 @@ import { serviceLogging } from './logging';
 import { MetricsController } from './metrics.controller';
 import { markShuttingDown } from './readiness';
 import { AVRO_CODEC, HERALD_CONFIG, KAFKA, KAFKA_ADMIN, MONGO_CLIENT, MONGO_DB } from './tokens';
+
+/** This process's tracing, when configured; flushed at shutdown. */
+let tracing: Tracing | null = null;
 
 /**
  * The connections every Herald service shares, opened at start in dependency order:
@@ -41,6 +45,12 @@ export class HeraldPlatformModule implements OnModuleDestroy, OnApplicationShutd
   ) {}
 
   static forConfig(config: HeraldConfig): DynamicModule {
+    // Spans only when a collector is configured (OTEL_EXPORTER_OTLP_ENDPOINT); see tracing.ts.
+    tracing = startTracing({
+      service: `herald-${config.service}`,
+      instance: config.instanceId,
+      endpoint: config.tracesEndpoint,
+    });
     // Only the connections every service needs live here; what delivers messages is in
     // deliveryProviders, for the services that do.
     return {
@@ -114,7 +124,8 @@ export class HeraldPlatformModule implements OnModuleDestroy, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     this.access.stop();
-    await Promise.allSettled([this.admin.disconnect(), this.mongo.close()]);
+    // The spans still buffered go to the collector before the process ends.
+    await Promise.allSettled([this.admin.disconnect(), this.mongo.close(), tracing?.shutdown()]);
     this.logger.log('connections closed');
   }
 }

@@ -17,6 +17,7 @@ import { eventsByMessage, messageKey } from '@herald/messages';
 import { PendingEvents, type Taken } from '@herald/read-model';
 import type { AvroCodec } from '@herald/schema-registry';
 import { TOPICS } from '@herald/topics';
+import { recordHop, tracingOn } from '@herald/tracing';
 import { decodeRecords } from './decode-records';
 import { recordApplied } from './projector-metrics';
 
@@ -58,6 +59,9 @@ export class Projection {
   /** Rounds in a row in which each message's own write failed, by message key. */
   private readonly writeFaults = new Map<string, number>();
 
+  /** With tracing on, the headers (trace) of each event not yet written, by event id. */
+  private readonly traceHeaders = new Map<string, KafkaMessage['headers']>();
+
   constructor(
     private readonly config: ProjectionConfig,
     private readonly kafka: Kafka,
@@ -80,7 +84,10 @@ export class Projection {
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       partitionsConsumedConcurrently: this.config.partitionConcurrency,
       accept: (messages, topic, partition) => this.accept(messages, topic, partition),
-      onJoin: () => this.pending.clear(),
+      onJoin: () => {
+        this.pending.clear();
+        this.traceHeaders.clear();
+      },
     });
     this.consumer = consumer;
     this.committer = committer;
@@ -95,6 +102,11 @@ export class Projection {
 
   private async accept(messages: KafkaMessage[], topic: string, partition: number): Promise<void> {
     const records = await decodeRecords(this.codec, messages, { topic, partition }, this.logger);
+    if (tracingOn()) {
+      records.forEach((record, i) => {
+        if ('event' in record) this.traceHeaders.set(record.event.eventId, messages[i]!.headers);
+      });
+    }
     this.pending.add(topic, partition, records, Date.now());
     this.schedule();
     while (this.pending.size >= MAX_PENDING && !this.stopped) {
@@ -199,6 +211,29 @@ export class Projection {
     this.pending.deadLettered(taken, key, letters);
   }
 
+  /**
+   * With tracing on, each written event's span in its message's trace: from the event's append
+   * to its write to the read model.
+   */
+  private traceWritten(
+    events: { eventId: string; type: string }[],
+    appendedAt: Map<string, number>,
+  ): void {
+    if (!tracingOn()) return;
+    for (const event of events) {
+      const headers = this.traceHeaders.get(event.eventId);
+      this.traceHeaders.delete(event.eventId);
+      recordHop(
+        'projector herald.message-events',
+        headers,
+        appendedAt.get(event.eventId) ?? Date.now(),
+        {
+          'herald.event_type': event.type,
+        },
+      );
+    }
+  }
+
   private async round(): Promise<void> {
     this.writing = true;
     const taken = this.pending.take(Date.now());
@@ -213,6 +248,10 @@ export class Projection {
           firstSend,
         })),
         Date.now(),
+      );
+      this.traceWritten(
+        applied.map(({ event }) => event),
+        taken.appendedAt,
       );
       const offsets = this.pending.offsetsAfter(taken);
       if (this.committer && (offsets.length > 0 || taken.deadLetters.length > 0)) {
