@@ -41,16 +41,20 @@ export const PARTITION_CONCURRENCY = 12;
 
 /**
  * BENCH_CPU_PROFILE=1: each process writes a V8 CPU profile (open it in Chrome DevTools or
- * speedscope) beside its log when it stops.
+ * speedscope) beside its log when it stops. BENCH_NODE_ARGS: more node flags for every process
+ * (e.g. --trace-gc, which NODE_OPTIONS does not take), its output in the process's log.
  */
-function cpuProfileArgs(logFile: string): string[] {
-  return process.env.BENCH_CPU_PROFILE === '1'
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${dirname(logFile)}`,
-        `--cpu-prof-name=${basename(logFile, '.log')}.cpuprofile`,
-      ]
-    : [];
+function benchNodeArgs(logFile: string): string[] {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const profile =
+    process.env.BENCH_CPU_PROFILE === '1'
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${dirname(logFile)}`,
+          `--cpu-prof-name=${basename(logFile, '.log')}.cpuprofile`,
+        ]
+      : [];
+  return [...profile, ...extra];
 }
 
 /** Stops a process and resolves with its peak RSS, read just before the stop. */
@@ -87,7 +91,7 @@ export async function startSimulator(options: {
   const sim = await startService('provider-sim', {
     env,
     logFile,
-    nodeArgs: cpuProfileArgs(logFile),
+    nodeArgs: benchNodeArgs(logFile),
   });
   try {
     await waitUntilReady(sim, 30_000);
@@ -140,7 +144,7 @@ export class HeraldServices {
       const logFile = join(options.logDir, `${name}-${options.scenario}.log`);
       processes.set(
         name,
-        await startService(name, { env, logFile, nodeArgs: cpuProfileArgs(logFile) }),
+        await startService(name, { env, logFile, nodeArgs: benchNodeArgs(logFile) }),
       );
     }
     const services = new HeraldServices(options.scenario, processes);
