@@ -3,6 +3,7 @@ import type { IHeaders } from 'kafkajs';
 import {
   callOutcomeAttributes,
   contextFromHeaders,
+  inProviderCallSpan,
   inSpan,
   recordHop,
   SpanKind,
@@ -44,6 +45,14 @@ describe('tracing, on, read from an in-memory exporter', () => {
   });
   beforeEach(() => exporter.reset());
 
+  const task1 = {
+    messageId: 'm-1',
+    tenantId: 'acme',
+    provider: 'webhook',
+    channel: 'webhook',
+    attempt: 2,
+  };
+
   it('carries one trace across records: POST → handling → delay hop → handling → call', async () => {
     // Ingest: the root span, and the request record it writes.
     const requested = await inSpan('POST /v1/messages', { kind: SpanKind.SERVER }, async () =>
@@ -67,10 +76,7 @@ describe('tracing, on, read from an in-memory exporter', () => {
     await inSpan(
       'herald-sender herald.deliveries',
       { kind: SpanKind.CONSUMER, parent: contextFromHeaders(released) },
-      () =>
-        inSpan('provider webhook send', { kind: SpanKind.CLIENT }, async (span) => {
-          span?.setAttributes(callOutcomeAttributes({ ok: true }));
-        }),
+      () => inProviderCallSpan('send', task1, async () => ({ ok: true as const })),
     );
 
     const spans = exporter.getFinishedSpans();
@@ -94,7 +100,13 @@ describe('tracing, on, read from an in-memory exporter', () => {
     // The hop's span starts at the append.
     const hop = byName.get('delay 1s')!;
     expect(hop.startTime[0] * 1000 + hop.startTime[1] / 1e6).toBeCloseTo(appendedAt, -1);
-    expect(byName.get('provider webhook send')!.attributes).toMatchObject({
+    expect(byName.get('provider webhook send')!.kind).toBe(SpanKind.CLIENT);
+    expect(byName.get('provider webhook send')!.attributes).toEqual({
+      'herald.message_id': 'm-1',
+      'herald.tenant_id': 'acme',
+      'herald.provider': 'webhook',
+      'herald.channel': 'webhook',
+      'herald.attempt': 2,
       'herald.outcome': 'ok',
     });
     expect(byName.get('POST /v1/messages')!.resource.attributes).toMatchObject({
@@ -113,6 +125,21 @@ describe('tracing, on, read from an in-memory exporter', () => {
     expect(span!.parentSpanContext).toBeUndefined();
     expect(span!.status).toMatchObject({ code: 2, message: 'provider exploded' });
     expect(span!.events.map((event) => event.name)).toEqual(['exception']);
+  });
+
+  it('names a status check by its provider and says how the provider answered', async () => {
+    const failed = {
+      ok: false as const,
+      error: { category: 'retryable', code: 'http_503' },
+    };
+    const task = { ...task1, provider: 'twilio', channel: 'sms' };
+    expect(await inProviderCallSpan('status', task, async () => failed)).toBe(failed);
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.name).toBe('provider twilio status');
+    expect(span!.attributes).toMatchObject({
+      'herald.outcome': 'retryable',
+      'herald.error.code': 'http_503',
+    });
   });
 
   it('says of a failed call its category and code only', () => {

@@ -1,4 +1,3 @@
-import { callOutcomeAttributes, inSpan, providerCallAttributes, SpanKind } from '@herald/tracing';
 import { randomUUID } from 'node:crypto';
 import {
   Inject,
@@ -39,6 +38,7 @@ import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { DELIVERY_DELAY_TOPICS, TOPICS } from '@herald/topics';
+import { inProviderCallSpan } from '@herald/tracing';
 
 /** How often the sender repeats that it cannot read message controls. */
 const CONTROLS_WARNING_EVERY_MS = 30_000;
@@ -233,22 +233,16 @@ export class SenderService
     const callEnded = startProviderCall(task.provider, task.channel);
     try {
       // The call as a span of the message's trace (with tracing on).
-      return await inSpan(
-        `provider ${task.provider} send`,
-        { kind: SpanKind.CLIENT, attributes: providerCallAttributes(task) },
-        async (span) => {
-          const result = await adapter.send({
-            messageId: task.messageId,
-            tenantId: task.tenantId,
-            channel: task.channel,
-            recipient: task.recipient,
-            content: task.content,
-            metadata: task.metadata,
-            attempt: task.attempt,
-          });
-          span?.setAttributes(callOutcomeAttributes(result));
-          return result;
-        },
+      return await inProviderCallSpan('send', task, () =>
+        adapter.send({
+          messageId: task.messageId,
+          tenantId: task.tenantId,
+          channel: task.channel,
+          recipient: task.recipient,
+          content: task.content,
+          metadata: task.metadata,
+          attempt: task.attempt,
+        }),
       );
     } catch (error) {
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.

@@ -1,4 +1,3 @@
-import { callOutcomeAttributes, inSpan, providerCallAttributes, SpanKind } from '@herald/tracing';
 import { randomUUID } from 'node:crypto';
 import {
   Inject,
@@ -35,6 +34,7 @@ import type { ProviderRegistry } from '@herald/providers';
 import type { PolicyRegistry } from '@herald/retry-policy';
 import type { AvroCodec } from '@herald/schema-registry';
 import { STATUS_CHECK_DELAY_TOPICS, TOPICS } from '@herald/topics';
+import { inProviderCallSpan } from '@herald/tracing';
 
 /**
  * Consumes herald.status-checks: asks the provider what became of a message it accepted, and
@@ -147,21 +147,15 @@ export class StatusCheckerService
     }
     try {
       // The call as a span of the message's trace (with tracing on).
-      return await inSpan(
-        `provider ${task.provider} status`,
-        { kind: SpanKind.CLIENT, attributes: providerCallAttributes(task) },
-        async (span) => {
-          const result = await adapter.checkStatus!({
-            messageId: task.messageId,
-            tenantId: task.tenantId,
-            channel: task.channel,
-            recipient: task.recipient,
-            providerMessageId: task.providerMessageId,
-            attempt: task.attempt,
-          });
-          span?.setAttributes(callOutcomeAttributes(result));
-          return result;
-        },
+      return await inProviderCallSpan('status', task, () =>
+        adapter.checkStatus!({
+          messageId: task.messageId,
+          tenantId: task.tenantId,
+          channel: task.channel,
+          recipient: task.recipient,
+          providerMessageId: task.providerMessageId,
+          attempt: task.attempt,
+        }),
       );
     } catch (error) {
       // Adapters classify their own failures; reaching here is a bug, retried as `internal`.

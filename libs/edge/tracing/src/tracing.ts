@@ -215,3 +215,25 @@ export function providerCallAttributes(task: {
     'herald.attempt': task.attempt,
   };
 }
+
+/**
+ * A provider call (`send` by the sender, `status` by the status checker) as a client span of
+ * the message's trace, saying who it is about and how the provider answered.
+ */
+export function inProviderCallSpan<
+  R extends { ok: true } | { ok: false; error: { category: string; code: string } },
+>(
+  operation: 'send' | 'status',
+  task: Parameters<typeof providerCallAttributes>[0],
+  call: () => Promise<R>,
+): Promise<R> {
+  return inSpan(
+    `provider ${task.provider} ${operation}`,
+    { kind: SpanKind.CLIENT, attributes: providerCallAttributes(task) },
+    async (span) => {
+      const result = await call();
+      span?.setAttributes(callOutcomeAttributes(result));
+      return result;
+    },
+  );
+}
