@@ -7,6 +7,7 @@
 const SCENARIOS = [
   'kafkajs',
   'bullmq',
+  'peer',
   'instant',
   'latency100',
   'halfload',
@@ -58,6 +59,8 @@ export interface Plan {
   /** Warm-up messages before each Herald measurement (not counted), and their time limit. */
   warmUp: number;
   warmUpTimeoutMs: number;
+  /** How many times the instant-provider burst runs; the report gives their median. */
+  instantRuns: number;
   /** Time limit of the instant-provider run; past it the run counts as incomplete. */
   burstTimeoutMs: number;
   /** Provider latency of the second throughput run, and how long that run should last. */
@@ -86,6 +89,7 @@ export function plan(quick: boolean): Plan {
         burst: 5_000,
         warmUp: 100,
         warmUpTimeoutMs: 30_000,
+        instantRuns: 3,
         burstTimeoutMs: 40_000,
         slowLatencyMs: 100,
         slowSeconds: 10,
@@ -102,6 +106,7 @@ export function plan(quick: boolean): Plan {
         burst: 20_000,
         warmUp: 300,
         warmUpTimeoutMs: 60_000,
+        instantRuns: 3,
         burstTimeoutMs: 180_000,
         slowLatencyMs: 100,
         slowSeconds: 15,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { infraMode, REPO_ROOT } from '@tools/harness';
 import type { BenchRun } from './context';
+import { MONGO_GROUPS, requestsPerMessage } from './server-requests';
 import { ROLES, type CpuUsage } from './cpu-usage';
 import type { Throughput } from './herald/load';
 import {
@@ -52,12 +53,19 @@ Columns of the results table:
   MongoDB): the ceiling of this stack. Same concurrency (512 in flight, 12 partitions).
 - **BullMQ**: \`tools/bench/baselines/bullmq.ts\`, the same job on BullMQ over Redis with its
   exponential back-off, the queue a team would otherwise pick. Same concurrency.
-- **÷ kafkajs**, **÷ BullMQ**: Herald's throughput over the baseline's (1.00× = as fast).
+- **BullMQ + MongoDB**: the peer a team would really build, \`runBullmqBaseline\` with a
+  database: after each job's call its worker upserts a status document and inserts a log
+  document on the same MongoDB-protocol server as Herald's read model, as Novu's worker does.
+- **÷ kafkajs**, **÷ BullMQ**, **÷ peer**: Herald's throughput over the baseline's (1.00× = as
+  fast).
 
 Rows:
 
 - **e2e throughput**: messages ÷ (first produce → the projector has applied that many new
   \`sent\` events), polled every 100 ms, after a warm-up that is not counted.
+  With the instant provider the burst runs three times on the same services and the row gives
+  the median rate (every run's in brackets) and, in the CPU table, each process's median CPU
+  per message.
 - **e2e latency at half load**: produce (\`requestedAt\`) → \`sent\` written to the read model,
   at half the instant throughput (projector's \`herald_projector_request_to_sent_seconds\`).
 - **projection lag**: event appended to \`herald.message-events\` → its read-model write done, same
@@ -77,6 +85,14 @@ Rows:
   deliveries. After a warm-up whose messages are delivered too, not counted.
 - **webhook latency at half load**: the receiver's arrival time − the payload's \`timestamp\`
   (the \`sent\` event's time), at half the 1-endpoint deliveries/s, 1 endpoint.
+- **Kafka requests per message**: the requests the broker handled during the instant run's
+  timed window, by kind, from its own RequestMetrics (read by attaching to its JVM,
+  \`tools/bench/kafka/KafkaRequestCounts.java\`; the controller's own requests left out),
+  over the messages: produce, fetch, transaction calls (InitProducerId, AddPartitionsToTxn,
+  AddOffsetsToTxn, EndTxn), offset commits, the broker's transaction markers, group upkeep.
+- **MongoDB commands per message**: the same for the MongoDB-protocol server, from its
+  \`serverStatus\` (\`metrics.commands\`, kept by MongoDB and FerretDB alike; handshakes and
+  pings left out): inserts, updates, finds, ... over the messages.
 - **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
 
 The CPU table: CPU time each process spent in each throughput run's timed window (from
@@ -101,6 +117,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
   const measured = [
     results.kafkajs,
     results.bullmq,
+    results.peer,
     results.instant,
     results.slow,
     results.paced,
@@ -122,7 +139,7 @@ export function writeReport(run: BenchRun, trial: boolean): void {
 
 function renderReport(run: BenchRun): { table: string; targets: string; entry: string } {
   const { settings, results, failures, notes, runId } = run;
-  const { kafkajs, bullmq, instant, slow, paced, retry, apikey, webhooks, idle } = results;
+  const { kafkajs, bullmq, peer, instant, slow, paced, retry, apikey, webhooks, idle } = results;
   // An incomplete run's rate is what it reached before its time limit.
   const rate = (t: Throughput | undefined) =>
     t ? `${formatRate(t.perSecond)}${t.complete === false ? ' (incomplete)' : ''}` : '—';
@@ -132,12 +149,29 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
     `${formatMs(a)} / ${formatMs(b)} / ${formatMs(c)}`;
   const rows: string[][] = [
     [
-      `e2e throughput, instant provider (${formatInt(instant?.produced ?? settings.burst)} msgs)`,
+      `e2e throughput, instant provider (${formatInt(instant?.produced ?? settings.burst)} msgs` +
+        (instant?.rates && instant.rates.length > 1
+          ? `, median of ${instant.rates.length}: ${instant.rates.map(formatRate).join(' / ')})`
+          : ')'),
       rate(instant),
       rate(kafkajs),
       rate(bullmq),
+      rate(peer),
       ratio(instant, kafkajs),
       ratio(instant, bullmq),
+      ratio(instant, peer),
+    ],
+    [
+      "Kafka requests per message, instant run (the broker's own count)",
+      instant?.serverRequests?.kafka
+        ? requestsPerMessage(instant.serverRequests.kafka, instant.messages)
+        : 'not read',
+    ],
+    [
+      "MongoDB commands per message, instant run (the server's own count)",
+      instant?.serverRequests?.mongodb
+        ? requestsPerMessage(instant.serverRequests.mongodb, instant.messages, MONGO_GROUPS)
+        : 'not read',
     ],
     [
       `e2e throughput, ${settings.slowLatencyMs} ms provider (${formatInt(slow?.produced ?? NaN)} msgs, 1 sender)`,
@@ -146,6 +180,8 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
         : '—',
       'not run',
       'not run',
+      'not run',
+      '—',
       '—',
       '—',
     ],
@@ -210,9 +246,20 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       '',
     ]);
   }
+  const header = [
+    'measure',
+    'Herald',
+    'kafkajs loop',
+    'BullMQ',
+    'BullMQ + MongoDB',
+    '÷ kafkajs',
+    '÷ BullMQ',
+    '÷ peer',
+  ];
+  // Rows of Herald's figures alone leave the baseline columns empty.
   const table = markdownTable(
-    ['measure', 'Herald', 'kafkajs loop', 'BullMQ', '÷ kafkajs', '÷ BullMQ'],
-    rows,
+    header,
+    rows.map((row) => [...row, ...Array<string>(header.length - row.length).fill('')]),
   );
 
   const verdict = (ok: boolean | undefined, figure: string) => [
@@ -221,6 +268,7 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
   ];
   const kafkaRatio = instant && kafkajs ? instant.perSecond / kafkajs.perSecond : undefined;
   const bullRatio = instant && bullmq ? instant.perSecond / bullmq.perSecond : undefined;
+  const peerRatio = instant && peer ? instant.perSecond / peer.perSecond : undefined;
   // The webhooks service counts when it ran; the four must all have.
   const rssServices = [...SERVICES, WEBHOOKS_SERVICE].map((name) => ({
     name,
@@ -257,6 +305,18 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
           : `${formatRatio(instant.perSecond, bullmq.perSecond)}: ${rate(instant)} vs ${rate(bullmq)}` +
               (bullRatio < 1
                 ? `, short by ${formatRate(bullmq.perSecond - instant.perSecond)}`
+                : ''),
+      ),
+    ],
+    [
+      'Herald e2e ≥ 1.5× the BullMQ + MongoDB peer (instant provider)',
+      ...verdict(
+        peerRatio === undefined ? undefined : peerRatio >= 1.5,
+        peerRatio === undefined || !instant || !peer
+          ? '—'
+          : `${formatRatio(instant.perSecond, peer.perSecond)}: ${rate(instant)} vs ${rate(peer)}` +
+              (peerRatio < 1.5
+                ? `, short by ${formatRate(1.5 * peer.perSecond - instant.perSecond)}`
                 : ''),
       ),
     ],
@@ -341,6 +401,7 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
     { label: `Herald ${settings.slowLatencyMs} ms`, run: slow },
     { label: 'kafkajs loop', run: kafkajs },
     { label: 'BullMQ', run: bullmq },
+    { label: 'BullMQ + MongoDB', run: peer },
     { label: 'webhooks, 1 endpoint (per delivery)', run: perDelivery(webhooks?.oneEndpoint) },
     {
       label: `webhooks, ${webhooks?.manyEndpoints?.endpoints ?? settings.webhookEndpoints} endpoints (per delivery)`,

@@ -14,6 +14,8 @@ export interface Results {
   partitions?: number;
   kafkajs?: Throughput;
   bullmq?: Throughput;
+  /** BullMQ with a status and a log document per job in MongoDB (the peer). */
+  peer?: Throughput;
   instant?: Throughput;
   slow?: Throughput;
   paced?: PacedResult;

@@ -20,7 +20,7 @@ import { newRun, prepare } from './context';
 import { errorMessage, say, wallSeconds } from './log';
 import { parseArguments, plan, USAGE, type Scenario } from './plan';
 import { writeReport } from './report';
-import { bullmqBaseline, kafkajsBaseline } from './scenarios/baselines';
+import { bullmqBaseline, bullmqMongoPeer, kafkajsBaseline } from './scenarios/baselines';
 import { halfLoadLatency } from './scenarios/halfload';
 import { instantThroughput } from './scenarios/instant';
 import { slowProviderThroughput } from './scenarios/latency100';
@@ -46,9 +46,10 @@ async function main(): Promise<number> {
 
   say(`run ${runId}${args.quick ? ' (quick)' : ''}; logs in ${relative(REPO_ROOT, logDir)}/`);
   try {
-    const context = await prepare(run, { redis: wanted('bullmq') });
+    const context = await prepare(run, { redis: wanted('bullmq') || wanted('peer') });
     if (wanted('kafkajs')) results.kafkajs = await kafkajsBaseline(context);
     if (wanted('bullmq')) results.bullmq = await bullmqBaseline(context);
+    if (wanted('peer')) results.peer = await bullmqMongoPeer(context);
     if (wanted('instant')) results.instant = await instantThroughput(context);
     if (wanted('latency100')) results.slow = await slowProviderThroughput(context, results.instant);
     if (wanted('halfload')) results.paced = await halfLoadLatency(context, results.instant);

@@ -15,6 +15,12 @@
  *
  * BullMQ 6 talks to Redis through an optional driver: `ioredis` must be installed.
  *
+ * With `mongoUri` it is the peer a team would really build, shaped like Novu's worker: after
+ * each job's call, the job's status document is upserted and a log document of the call (what
+ * Novu calls execution details) inserted, on the same MongoDB-protocol server as Herald's read
+ * model, the job completing only once both are written. Two writes per message, as against
+ * Herald's four (see issue 18).
+ *
  * `runBullmqRetryPrecision` measures how late BullMQ starts a delayed retry: every job fails
  * its first attempt (without calling the provider), its back-off being a per-job delay spread
  * evenly over [minDelayMs, maxDelayMs]; the second attempt calls the provider. Lateness = start
@@ -23,6 +29,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { MongoClient, type Collection } from 'mongodb';
 import { Agent, request } from 'undici';
 import { CpuWindow } from '../cpu-usage';
 import type { BaselineResult } from './kafkajs-loop';
@@ -41,6 +48,8 @@ export interface BullmqBaselineOptions {
   timeoutMs?: number;
   /** Per-call bound on the HTTP exchange; default 30 s. */
   httpTimeoutMs?: number;
+  /** The peer: a status and a log document per job in this database (dropped by the caller). */
+  mongoUri?: string;
 }
 
 export interface BullmqRetryPrecisionOptions {
@@ -99,6 +108,36 @@ async function post(agent: Agent, url: string, body: unknown, timeoutMs: number)
   return response.statusCode;
 }
 
+/** What the peer writes per job: its status, and a log of the call. */
+interface PeerStore {
+  statuses: Collection<{ _id: string; status: string; attempts: number; updatedAt: Date }>;
+  logs: Collection<{ jobId: string; status: string; providerStatus: number; createdAt: Date }>;
+  close(): Promise<void>;
+}
+
+async function openPeerStore(uri: string): Promise<PeerStore> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  const db = client.db();
+  return {
+    statuses: db.collection('bench_peer_statuses'),
+    logs: db.collection('bench_peer_logs'),
+    close: () => client.close(),
+  };
+}
+
+/** The peer's bookkeeping after a call, as Novu's worker does it: status, then the log. */
+async function recordCall(store: PeerStore, job: Job<JobData>, providerStatus: number) {
+  const jobId = String(job.id);
+  const now = new Date();
+  await store.statuses.updateOne(
+    { _id: jobId },
+    { $set: { status: 'sent', attempts: job.attemptsMade + 1, updatedAt: now } },
+    { upsert: true },
+  );
+  await store.logs.insertOne({ jobId, status: 'sent', providerStatus, createdAt: now });
+}
+
 /** A promise settled from outside, with a deadline. */
 function completion(timeoutMs: number, what: () => string) {
   let finish: () => void = () => undefined;
@@ -135,9 +174,10 @@ export async function runBullmqBaseline(opts: BullmqBaselineOptions): Promise<Ba
   if (!Number.isInteger(messages) || messages <= 0) throw new Error('messages must be > 0');
   const httpTimeoutMs = opts.httpTimeoutMs ?? 30_000;
   const timeoutMs = opts.timeoutMs ?? 600_000;
-  const name = `bench-${opts.runId}`;
+  const name = `bench-${opts.runId}${opts.mongoUri ? '-peer' : ''}`;
   const connection = { url: opts.redisUrl };
   const agent = httpAgent(opts.concurrency);
+  const store = opts.mongoUri ? await openPeerStore(opts.mongoUri) : undefined;
   const queue = new Queue<JobData>(name, {
     connection,
     defaultJobOptions: {
@@ -149,8 +189,11 @@ export async function runBullmqBaseline(opts: BullmqBaselineOptions): Promise<Ba
   });
   const worker = new Worker<JobData>(
     name,
-    async (job: Job<JobData>) =>
-      post(agent, opts.targetUrl(job.data.i), job.data.body, httpTimeoutMs),
+    async (job: Job<JobData>) => {
+      const status = await post(agent, opts.targetUrl(job.data.i), job.data.body, httpTimeoutMs);
+      if (store) await recordCall(store, job, status);
+      return status;
+    },
     { connection, concurrency: opts.concurrency },
   );
 
@@ -196,10 +239,19 @@ export async function runBullmqBaseline(opts: BullmqBaselineOptions): Promise<Ba
     }));
     await done.promise;
     const seconds = (finishedAt - startedAt) / 1000;
-    return { messages, seconds, perSecond: messages / seconds, cpu: cpu.end() };
+    const usage = cpu.end();
+    if (store) {
+      // The peer did its bookkeeping for every job, or its rate means nothing.
+      const statuses = await store.statuses.countDocuments();
+      if (statuses !== messages) {
+        throw new Error(`bullmq + mongodb peer: ${statuses} status documents for ${messages} jobs`);
+      }
+    }
+    return { messages, seconds, perSecond: messages / seconds, cpu: usage };
   } finally {
     done.cancel();
     await cleanUp(queue, worker, agent);
+    await store?.close().catch(() => undefined);
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readServerRequests, serverRequestsBetween, type ServerRequests } from '../server-requests';
 import { CpuWindow, type CpuUsage } from '../cpu-usage';
 import { sampleStageBacklogs, type StageBacklogs } from './backlogs';
 import {
@@ -167,6 +168,35 @@ export interface Throughput {
   backlogs?: StageBacklogs['samples'];
   /** CPU each process spent in the timed window. */
   cpu?: CpuUsage;
+  /** Requests the broker and MongoDB handled in the timed window, by kind (where readable). */
+  serverRequests?: ServerRequests;
+  /** Set on a median of repeated runs: every run's rate, slowest first. */
+  rates?: number[];
+}
+
+/**
+ * The median of repeated runs of one measurement: the run of median rate, whose CPU per
+ * message is, process by process, the median of the runs' (so one run's stray GC or
+ * compaction does not make a process look costly), and which lists every run's rate.
+ */
+export function medianOfRuns(runs: readonly Throughput[]): Throughput {
+  if (runs.length === 0) throw new Error('medianOfRuns: no runs');
+  const byRate = [...runs].sort((a, b) => a.perSecond - b.perSecond);
+  const middle = byRate[Math.floor((byRate.length - 1) / 2)]!;
+  const rates = byRate.map((run) => run.perSecond);
+  const measured = runs.filter((run) => run.cpu && run.messages > 0);
+  if (!middle.cpu || measured.length === 0) return { ...middle, rates };
+  const roles = new Set(measured.flatMap((run) => [...run.cpu!.byRole.keys()]));
+  const byRole = new Map<string, number>();
+  for (const role of roles) {
+    const perMessage = measured
+      .map((run) => (run.cpu!.byRole.get(role) ?? 0) / run.messages)
+      .sort((a, b) => a - b);
+    const median = perMessage[Math.floor((perMessage.length - 1) / 2)]!;
+    byRole.set(role, median * middle.messages);
+  }
+  const totalMs = [...byRole.values()].reduce((sum, ms) => sum + ms, 0);
+  return { ...middle, rates, cpu: { ...middle.cpu, byRole, totalMs } };
 }
 
 /**
@@ -183,6 +213,8 @@ export async function measureBurst(
     timeoutMs: number;
     /** Sends still expected from before (an unfinished warm-up): counted in with the run's. */
     leftover?: number;
+    /** The MongoDB-protocol server whose command counts the run reads. */
+    mongoUri: string;
   },
 ): Promise<Throughput> {
   const records = await Promise.all(
@@ -192,6 +224,8 @@ export async function measureBurst(
   );
   const base = sentCount(await services.metrics());
   const expected = options.messages + (options.leftover ?? 0);
+  // Read before the CPU window opens and after it closes (the reader is a JVM of its own).
+  const requestsBefore = await readServerRequests(options.mongoUri);
   const backlogs = sampleStageBacklogs(producer.client);
   const cpu = new CpuWindow();
   cpu.begin();
@@ -201,6 +235,7 @@ export async function measureBurst(
     waitForSent(services, base + expected, { timeoutMs: options.timeoutMs }),
   ]).finally(() => backlogs.stop());
   const usage = cpu.end();
+  const requestsAfter = await readServerRequests(options.mongoUri);
   const seconds = (progress.at - start) / 1000;
   const sent = Math.min(expected, progress.seen - base);
   return {
@@ -211,6 +246,7 @@ export async function measureBurst(
     produced: expected,
     backlogs: backlogs.samples,
     cpu: usage,
+    serverRequests: serverRequestsBetween(requestsBefore, requestsAfter),
   };
 }
 

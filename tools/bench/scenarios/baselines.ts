@@ -1,7 +1,9 @@
 /**
  * The baselines, on the same broker and simulator as Herald and at the same concurrency: a
- * minimal kafkajs consume → POST → produce loop (the ceiling of this stack), and BullMQ over
- * Redis (the queue a team would otherwise pick).
+ * minimal kafkajs consume → POST → produce loop (the ceiling of this stack), BullMQ over
+ * Redis (the queue a team would otherwise pick), and the peer a team would really build:
+ * BullMQ whose worker writes a status and a log document per job to the same MongoDB-protocol
+ * server as Herald, as Novu's does.
  */
 
 import { runBullmqBaseline } from '../baselines/bullmq';
@@ -10,6 +12,7 @@ import type { BenchContext } from '../context';
 import { hookUrl } from '../herald/requests';
 import { MAX_IN_FLIGHT, PARTITION_CONCURRENCY } from '../herald/services';
 import { errorMessage, say } from '../log';
+import { dropDatabase, scenarioServers } from '../servers';
 import { formatInt, formatRate } from '../stats';
 
 export function kafkajsBaseline(context: BenchContext): Promise<BaselineResult | undefined> {
@@ -39,6 +42,29 @@ export async function bullmqBaseline(context: BenchContext): Promise<BaselineRes
       runId,
     }),
   );
+}
+
+/** Undefined without Redis. Its own database, dropped after it. */
+export async function bullmqMongoPeer(context: BenchContext): Promise<BaselineResult | undefined> {
+  const { redisUrl, servers, sim, settings, runId } = context;
+  if (!redisUrl) return undefined;
+  const { mongoUri } = scenarioServers(servers, runId, 'peer');
+  try {
+    return await measureBaseline(context, 'BullMQ + MongoDB peer', () =>
+      runBullmqBaseline({
+        redisUrl,
+        targetUrl: (i) => hookUrl(sim.url, 'ok', `${runId}-peer-${i}`),
+        messages: settings.burst,
+        concurrency: MAX_IN_FLIGHT,
+        runId,
+        mongoUri,
+      }),
+    );
+  } finally {
+    await dropDatabase(mongoUri).catch((error: unknown) =>
+      context.notes.push(`dropping ${mongoUri} failed: ${errorMessage(error)}`),
+    );
+  }
 }
 
 /** A baseline's run, its rate said, or its failure recorded. */

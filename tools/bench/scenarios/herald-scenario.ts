@@ -137,6 +137,7 @@ export async function timedBurst(
     latencyMs,
     timeoutMs,
     leftover,
+    mongoUri: context.servers.mongoUri,
   });
   say(`  ${formatRate(result.perSecond)} (${result.seconds.toFixed(2)} s)`);
   if (result.backlogs) {
