@@ -234,17 +234,22 @@ describe('the delivery pipeline against the real servers', () => {
       messages: await db.collection('messages').find().sort({ _id: 1 }).toArray(),
       events: await db.collection('events').find().sort({ _id: 1 }).toArray(),
     });
+    // Caught up once the read model has not changed for longer than the projector holds an
+    // event before writing it (HERALD_PROJECTOR_HOLD_MS, 1 s): one unchanged second was not
+    // enough, as events it still held were written just after (and so missed by `before`).
+    const QUIET_POLLS = 3;
     let previous = JSON.stringify(await snapshot());
+    let unchanged = 0;
     const before = await waitFor(
       'the projector to catch up',
       async () => {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         const current = JSON.stringify(await snapshot());
-        const stable = current === previous;
+        unchanged = current === previous ? unchanged + 1 : 0;
         previous = current;
-        return stable ? current : undefined;
+        return unchanged >= QUIET_POLLS ? current : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 0 },
+      { timeoutMs: 90_000, intervalMs: 0 },
     );
     const projector = herald.service('projector');
     projector.process.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import {
   MONGO_GROUPS,
   requestsBetween,
-  requestsPerMessage,
+  requestsPerThousand,
   serverRequestsBetween,
 } from '../../tools/bench/server-requests';
 
@@ -29,7 +29,7 @@ describe("the bench's reading of the servers' request counts", () => {
     ]);
   });
 
-  it('says requests per message by group, with anything ungrouped as other', () => {
+  it('says requests per 1,000 messages by group, with anything ungrouped as other', () => {
     const requests = new Map([
       ['Produce', 50],
       ['Fetch', 200],
@@ -38,8 +38,8 @@ describe("the bench's reading of the servers' request counts", () => {
       ['TxnOffsetCommit', 20],
       ['Metadata', 10],
     ]);
-    expect(requestsPerMessage(requests, 100)).toBe(
-      '3.30 in all: produce 0.50, fetch 2.00, transaction calls 0.50, offset commits 0.20, other 0.10',
+    expect(requestsPerThousand(requests, 10_000)).toBe(
+      '33 in all: produce 5.0, fetch 20, transaction calls 5.0, offset commits 2.0, other 1.0',
     );
   });
 
@@ -61,8 +61,8 @@ describe("the bench's reading of the servers' request counts", () => {
       },
     );
     expect(between.kafka).toBeUndefined();
-    expect(requestsPerMessage(between.mongodb!, 20, MONGO_GROUPS)).toBe(
-      '3.00 in all: insert 1.00, update 2.00',
+    expect(requestsPerThousand(between.mongodb!, 20_000, MONGO_GROUPS)).toBe(
+      '3.0 in all: insert 1.0, update 2.0',
     );
   });
 });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { join, relative } from 'node:path';
 import { infraMode, REPO_ROOT } from '@tools/harness';
 import type { BenchRun } from './context';
-import { MONGO_GROUPS, requestsPerMessage } from './server-requests';
+import { MONGO_GROUPS, requestsPerThousand } from './server-requests';
 import { ROLES, type CpuUsage } from './cpu-usage';
 import type { Throughput } from './herald/load';
 import {
@@ -85,14 +85,15 @@ Rows:
   deliveries. After a warm-up whose messages are delivered too, not counted.
 - **webhook latency at half load**: the receiver's arrival time − the payload's \`timestamp\`
   (the \`sent\` event's time), at half the 1-endpoint deliveries/s, 1 endpoint.
-- **Kafka requests per message**: the requests the broker handled during the instant run's
+- **Kafka requests per 1,000 messages**: the requests the broker handled during the instant run's
   timed window, by kind, from its own RequestMetrics (read by attaching to its JVM,
   \`tools/bench/kafka/KafkaRequestCounts.java\`; the controller's own requests left out),
   over the messages: produce, fetch, transaction calls (InitProducerId, AddPartitionsToTxn,
   AddOffsetsToTxn, EndTxn), offset commits, the broker's transaction markers, group upkeep.
-- **MongoDB commands per message**: the same for the MongoDB-protocol server, from its
+- **MongoDB commands per 1,000 messages**: the same for the MongoDB-protocol server, from its
   \`serverStatus\` (\`metrics.commands\`, kept by MongoDB and FerretDB alike; handshakes and
-  pings left out): inserts, updates, finds, ... over the messages.
+  pings left out): inserts, updates, finds, ... A command may write many documents (Herald
+  writes in bulk), so this counts round trips, not documents.
 - **peak RSS**: VmHWM of each process, the highest over the scenarios (which one in brackets).
 
 The CPU table: CPU time each process spent in each throughput run's timed window (from
@@ -162,15 +163,15 @@ function renderReport(run: BenchRun): { table: string; targets: string; entry: s
       ratio(instant, peer),
     ],
     [
-      "Kafka requests per message, instant run (the broker's own count)",
+      "Kafka requests per 1,000 messages, instant run (the broker's own count)",
       instant?.serverRequests?.kafka
-        ? requestsPerMessage(instant.serverRequests.kafka, instant.messages)
+        ? requestsPerThousand(instant.serverRequests.kafka, instant.messages)
         : 'not read',
     ],
     [
-      "MongoDB commands per message, instant run (the server's own count)",
+      "MongoDB commands per 1,000 messages, instant run (the server's own count)",
       instant?.serverRequests?.mongodb
-        ? requestsPerMessage(instant.serverRequests.mongodb, instant.messages, MONGO_GROUPS)
+        ? requestsPerThousand(instant.serverRequests.mongodb, instant.messages, MONGO_GROUPS)
         : 'not read',
     ],
     [

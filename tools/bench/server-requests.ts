@@ -179,10 +179,11 @@ export const MONGO_GROUPS: ReadonlyArray<{ label: string; kinds: readonly string
 ];
 
 /**
- * Requests per message, by group, and in all: e.g. "4.10 in all: produce 0.52, fetch 1.10, …".
- * Anything outside `groups` is "other".
+ * Requests per 1,000 messages (Herald batches, so per message they are small fractions), by
+ * group, and in all: e.g. "80 in all: produce 12, fetch 9, …". Anything outside `groups` is
+ * "other".
  */
-export function requestsPerMessage(
+export function requestsPerThousand(
   requests: RequestCounts,
   messages: number,
   groups: ReadonlyArray<{ label: string; kinds: readonly string[] }> = REQUEST_GROUPS,
@@ -197,7 +198,10 @@ export function requestsPerMessage(
     label: 'other',
     count: [...requests].reduce((sum, [kind, count]) => sum + (grouped.has(kind) ? 0 : count), 0),
   });
-  const per = (count: number) => (count / messages).toFixed(2);
+  const per = (count: number) => {
+    const value = (count * 1000) / messages;
+    return value >= 10 ? value.toFixed(0) : value.toFixed(1);
+  };
   return (
     `${per(total)} in all: ` +
     parts
