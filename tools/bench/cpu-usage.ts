@@ -76,6 +76,23 @@ function machineCpuMs(): { busyMs: number; totalMs: number; cores: number } {
   return { busyMs: toMs(total - idle), totalMs: toMs(total), cores };
 }
 
+/** Every other process on the machine the bench accounts, by pid, with its role (from /proc). */
+export function processRoles(): Map<number, string> {
+  const roles = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const role = roleOf(commandLine);
+      if (role) roles.set(pid, role);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return roles;
+}
+
 /**
  * One measured window: `begin()` finds the processes and reads their CPU time, `end()` reads it
  * again. Only /proc reads, so it costs the run a few milliseconds at each end.
@@ -94,18 +111,7 @@ export class CpuWindow {
   }
 
   private beginNow(): void {
-    this.roles = new Map([[process.pid, 'bench']]);
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      try {
-        const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        const role = roleOf(commandLine);
-        if (role) this.roles.set(pid, role);
-      } catch {
-        // gone meanwhile
-      }
-    }
+    this.roles = new Map([[process.pid, 'bench'], ...processRoles()]);
     this.start = this.read();
   }
 

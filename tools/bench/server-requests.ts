@@ -7,12 +7,11 @@
  */
 
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { REPO_ROOT } from '@tools/harness';
-import { roleOf } from './cpu-usage';
+import { processRoles } from './cpu-usage';
 
 const READER = join(REPO_ROOT, 'tools', 'bench', 'kafka', 'KafkaRequestCounts.java');
 
@@ -58,16 +57,7 @@ export const REQUEST_GROUPS: ReadonlyArray<{ label: string; kinds: readonly stri
 
 /** The broker's process on this machine, as the CPU table finds it. */
 function brokerPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (roleOf(commandLine) === 'kafka') return pid;
-    } catch {
-      // gone meanwhile
-    }
-  }
+  for (const [pid, role] of processRoles()) if (role === 'kafka') return pid;
   return undefined;
 }
 
